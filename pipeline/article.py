@@ -1,0 +1,48 @@
+"""A feed entry and its fetched page -> a clean Article. Pure, CPU-bound: runs in the pool."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pipeline.clean import clean_text
+from pipeline.dedup import content_hash
+from pipeline.extract import NotAnArticle, extract_page
+from pipeline.records import Article, FeedEntry, HttpResponse
+from pipeline.rules import RuleSet
+from pipeline.urls import canonical_url, host_of, page_canonical_url
+
+
+def build_article(
+    entry: FeedEntry,
+    page: HttpResponse,
+    rules: RuleSet,
+    fetched_at: datetime,
+    feed_language: str | None = None,
+) -> Article:
+    """Extract, clean and describe one article.
+
+    Metadata: the feed's title, author and date are preferred (publishers write them for
+    machines; page dates are often only a day), the page's are the fallback.
+    """
+    extracted = extract_page(page)
+    url = page_canonical_url(extracted.canonical_url, page.final_url)
+    # Rules follow the layout of the page we fetched and of the site it names as canonical.
+    page_rules = rules.for_hosts(host_of(page.final_url), host_of(url))
+    cleaned = clean_text(extracted.text, (entry.title, extracted.title), page_rules)
+    if not cleaned.body:
+        raise NotAnArticle("no article text left after cleaning")
+    return Article(
+        url=url,
+        source_url=canonical_url(entry.link),
+        guid=entry.guid,
+        title=entry.title or extracted.title,
+        author=entry.author or extracted.author,
+        published_at=entry.published_at or extracted.published_at,
+        fetched_at=fetched_at,
+        language=extracted.language or feed_language,
+        summary=entry.summary,
+        body=cleaned.body,
+        word_count=len(cleaned.body.split()),
+        content_hash=content_hash(cleaned.body),
+        dropped=cleaned.dropped,
+    )

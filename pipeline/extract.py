@@ -1,0 +1,87 @@
+"""Page bytes -> ExtractedPage, with trafilatura. Pure and CPU-bound: runs in the process pool."""
+
+from __future__ import annotations
+
+import codecs
+from datetime import UTC, datetime
+
+import trafilatura
+from lxml.html import HtmlElement
+from trafilatura.settings import Document
+from trafilatura.utils import load_html
+
+from pipeline.records import ExtractedPage, HttpResponse
+
+HTML_TYPES = ("text/html", "application/xhtml+xml", "")
+
+
+class NotAnArticle(Exception):
+    """The page cannot yield an article body (not HTML, binary, or no main text found)."""
+
+
+def decode_page(page: HttpResponse) -> str | bytes:
+    """Trust the HTTP charset when the bytes decode with it; otherwise let trafilatura detect it."""
+    if page.charset:
+        try:
+            codecs.lookup(page.charset)
+            return page.body.decode(page.charset)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    return page.body
+
+
+def _check_is_html(page: HttpResponse) -> None:
+    if page.content_type not in HTML_TYPES:
+        raise NotAnArticle(f"not an HTML page ({page.content_type})")
+    if b"\x00" in page.body[:2048]:
+        raise NotAnArticle("binary content, not an HTML page")
+    if not page.body.strip():
+        raise NotAnArticle("empty page")
+
+
+def _page_language(tree: HtmlElement) -> str | None:
+    declared = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
+    if not declared:
+        for meta in tree.iterfind(".//meta[@http-equiv]"):
+            if meta.get("http-equiv", "").lower() == "content-language":
+                declared = meta.get("content")
+                break
+    if not declared:
+        return None
+    primary = declared.strip().split(",")[0].strip()
+    return primary.lower().replace("_", "-") or None
+
+
+def _as_datetime(day: str | None) -> datetime | None:
+    if not day:
+        return None
+    try:
+        parsed = datetime.fromisoformat(day)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def extract_page(page: HttpResponse) -> ExtractedPage:
+    _check_is_html(page)
+    tree = load_html(decode_page(page))
+    if tree is None:
+        raise NotAnArticle("unreadable HTML")
+    language = _page_language(tree)
+    document = trafilatura.bare_extraction(
+        tree,
+        url=page.final_url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+    )
+    if not isinstance(document, Document) or not (document.text or "").strip():
+        raise NotAnArticle("no article text found")
+    return ExtractedPage(
+        text=str(document.text),
+        title=document.title,
+        author=document.author,
+        published_at=_as_datetime(document.date),
+        language=language or document.language,
+        canonical_url=document.url,
+    )

@@ -1,0 +1,134 @@
+"""HTTP with aiohttp: one session, bounded concurrency, timeouts, a size cap, clear reasons."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+import aiohttp
+
+from pipeline.records import HttpResponse
+from pipeline.settings import Settings
+
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
+)
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+CHUNK_BYTES = 64 * 1024
+
+
+class FetchError(Exception):
+    """A request that produced no usable response; the message says why, for people."""
+
+    def __init__(self, reason: str, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class Fetcher:
+    """An aiohttp session with the project's limits; use as `async with Fetcher(settings) as f`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> Self:
+        connector = aiohttp.TCPConnector(
+            limit=self._settings.concurrency,
+            limit_per_host=self._settings.per_host_concurrency,
+            ttl_dns_cache=300,
+        )
+        timeout = aiohttp.ClientTimeout(
+            total=self._settings.total_timeout,
+            connect=self._settings.connect_timeout,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=timeout,
+            headers={"User-Agent": self._settings.user_agent},
+            raise_for_status=False,
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def get(
+        self,
+        url: str,
+        *,
+        accept: str,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> HttpResponse:
+        """GET a URL. Returns 2xx and 304 responses; raises FetchError for everything else."""
+        headers = {"Accept": accept}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        try:
+            return await self._get(url, headers)
+        except FetchError:
+            raise
+        except TimeoutError:
+            raise FetchError(f"timed out after {self._settings.total_timeout:g} s") from None
+        except aiohttp.TooManyRedirects:
+            raise FetchError(f"more than {self._settings.max_redirects} redirects") from None
+        except aiohttp.ClientConnectorDNSError:
+            raise FetchError("DNS lookup failed") from None
+        except aiohttp.ClientConnectorError as error:
+            raise FetchError(f"cannot connect: {error.os_error.strerror or error}") from None
+        except aiohttp.InvalidURL:
+            raise FetchError("invalid URL") from None
+        except aiohttp.ClientPayloadError as error:
+            raise FetchError(f"broken response body: {error}") from None
+        except aiohttp.ClientError as error:
+            raise FetchError(f"{type(error).__name__}: {error}") from None
+
+    async def _get(self, url: str, headers: dict[str, str]) -> HttpResponse:
+        assert self._session is not None, "use Fetcher as an async context manager"
+        max_redirects = self._settings.max_redirects
+        async with self._session.get(
+            url,
+            headers=headers,
+            allow_redirects=max_redirects > 0,
+            max_redirects=max(max_redirects, 1),
+        ) as response:
+            if response.status >= 300 and response.status != 304:
+                reason = f"HTTP {response.status} {response.reason or ''}".strip()
+                raise FetchError(reason, status=response.status)
+            body = b"" if response.status == 304 else await self._read_capped(response)
+            return HttpResponse(
+                url=url,
+                final_url=str(response.url),
+                status=response.status,
+                body=body,
+                # aiohttp reports a missing Content-Type as application/octet-stream.
+                content_type=(
+                    response.content_type.lower() if "Content-Type" in response.headers else ""
+                ),
+                charset=response.charset,
+                etag=response.headers.get("ETag"),
+                last_modified=response.headers.get("Last-Modified"),
+            )
+
+    async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
+        cap = self._settings.max_body_bytes
+        too_large = FetchError(f"response larger than {cap} bytes", status=response.status)
+        if response.content_length is not None and response.content_length > cap:
+            raise too_large
+        body = bytearray()
+        async for chunk in response.content.iter_chunked(CHUNK_BYTES):
+            body += chunk
+            if len(body) > cap:
+                raise too_large
+        return bytes(body)

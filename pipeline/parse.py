@@ -1,0 +1,102 @@
+"""Feed bytes -> ParsedFeed, with feedparser. Pure: no network (feedparser is only given bytes)."""
+
+from __future__ import annotations
+
+import calendar
+import time
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin
+
+import feedparser
+import lxml.etree
+import lxml.html
+
+from pipeline.records import FeedEntry, ParsedFeed
+from pipeline.urls import is_http_url
+
+BLOCK_TAGS = ("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr")
+
+
+class NotAFeed(Exception):
+    """The bytes are not an RSS/Atom/RDF feed we can read entries from."""
+
+
+def _as_datetime(parsed: time.struct_time | None) -> datetime | None:
+    if parsed is None:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def html_to_text(fragment: str | None) -> str | None:
+    """Feed summaries are (sanitised) HTML; we store plain text."""
+    if not fragment or not fragment.strip():
+        return None
+    try:
+        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+    except (lxml.etree.ParserError, ValueError):
+        return " ".join(fragment.split()) or None
+    for block in root.iter(*BLOCK_TAGS):
+        block.tail = " " + (block.tail or "")
+    text = root.text_content()
+    collapsed = " ".join(text.split())
+    return collapsed or None
+
+
+def _text(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    stripped = " ".join(value.split())
+    return stripped or None
+
+
+def _entry(raw: Any, feed_url: str) -> FeedEntry | None:
+    link = _text(raw.get("link"))
+    guid = _text(raw.get("id"))
+    if not link and guid and is_http_url(guid):
+        link = guid
+    if not link:
+        return None
+    link = urljoin(feed_url, link)
+    if not is_http_url(link):
+        return None
+    published = raw.get("published_parsed") or raw.get("updated_parsed")
+    return FeedEntry(
+        link=link,
+        guid=guid,
+        title=_text(raw.get("title")),
+        author=_text(raw.get("author")),
+        published_at=_as_datetime(published),
+        summary=html_to_text(raw.get("summary")),
+    )
+
+
+def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
+    """Parse feed bytes. A malformed feed that still yields entries is used, with a warning."""
+    if not body.strip():
+        raise NotAFeed("empty response")
+    headers = {"content-location": url}
+    if content_type:
+        headers["content-type"] = content_type
+    result = feedparser.parse(body, response_headers=headers, sanitize_html=True)
+    warning = None
+    if result.get("bozo"):
+        warning = f"malformed feed: {result.get('bozo_exception')}"
+    feed = result.get("feed", {})
+    if not result.get("version") and not result.get("entries"):
+        if b"<html" in body[:4096].lower():
+            raise NotAFeed("not a feed: got an HTML page")
+        raise NotAFeed(f"not an RSS or Atom feed ({warning or 'no feed elements found'})")
+    entries = tuple(
+        entry for raw in result.get("entries", []) if (entry := _entry(raw, url)) is not None
+    )
+    return ParsedFeed(
+        title=_text(feed.get("title")),
+        site_url=_text(feed.get("link")),
+        language=_text(feed.get("language")),
+        entries=entries,
+        warning=warning,
+    )

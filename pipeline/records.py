@@ -1,0 +1,87 @@
+"""The plain data of the pipeline: feed -> fetch -> parse -> extract -> clean -> dedup -> store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One item of a feed, as the feed describes it."""
+
+    link: str
+    guid: str | None = None
+    title: str | None = None
+    author: str | None = None
+    published_at: datetime | None = None
+    summary: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    title: str | None
+    site_url: str | None
+    language: str | None
+    entries: tuple[FeedEntry, ...]
+    warning: str | None = None
+    """Why feedparser found the document malformed, when it still yielded entries."""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    """A response as it came off the wire (body already decompressed, capped in size)."""
+
+    url: str
+    final_url: str
+    status: int
+    body: bytes
+    content_type: str = ""
+    charset: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractedPage:
+    """What trafilatura found in a page, before our cleaning."""
+
+    text: str
+    """Paragraphs, one per line."""
+    title: str | None = None
+    author: str | None = None
+    published_at: datetime | None = None
+    language: str | None = None
+    canonical_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DroppedParagraph:
+    text: str
+    rule: str
+
+
+@dataclass(frozen=True, slots=True)
+class CleanText:
+    body: str
+    """Paragraphs separated by one blank line."""
+    dropped: tuple[DroppedParagraph, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A clean record, ready to be stored (the feed id is added by the store)."""
+
+    url: str
+    source_url: str
+    guid: str | None
+    title: str | None
+    author: str | None
+    published_at: datetime | None
+    fetched_at: datetime
+    language: str | None
+    summary: str | None
+    body: str
+    word_count: int
+    content_hash: str | None
+    dropped: tuple[DroppedParagraph, ...] = field(default=(), compare=False)

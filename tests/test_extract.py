@@ -1,0 +1,77 @@
+import gzip
+import json
+
+import pytest
+
+from pipeline.extract import NotAnArticle, decode_page, extract_page
+from pipeline.records import HttpResponse
+from tests.conftest import FIXTURES
+
+
+def page(
+    body: bytes, content_type: str = "text/html", charset: str | None = "utf-8"
+) -> HttpResponse:
+    return HttpResponse("http://x/a", "http://x/a", 200, body, content_type, charset)
+
+
+ARTICLE = (
+    "<html lang='fr-FR'><head><title>T</title></head><body><article>"
+    + "".join(
+        f"<p>Paragraphe numéro {i} avec assez de mots pour être un vrai texte d'article.</p>"
+        for i in range(8)
+    )
+    + "</article></body></html>"
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "message"),
+    [
+        (
+            b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n",
+            "application/pdf",
+            r"not an HTML page \(application/pdf\)",
+        ),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "", "binary content"),
+        (b"   ", "text/html", "empty page"),
+        (
+            b"<html><head><title>Home</title></head><body></body></html>",
+            "text/html",
+            "no article text",
+        ),
+    ],
+)
+def test_pages_without_an_article_are_rejected_with_a_reason(
+    body: bytes, content_type: str, message: str
+) -> None:
+    with pytest.raises(NotAnArticle, match=message):
+        extract_page(page(body, content_type))
+
+
+def test_language_from_html_lang_and_charset_from_http_header() -> None:
+    latin1 = ARTICLE.encode("latin-1")
+    extracted = extract_page(page(latin1, charset="iso-8859-1"))
+    assert extracted.language == "fr-fr"
+    assert "Paragraphe numéro 3" in extracted.text
+
+
+def test_wrong_http_charset_falls_back_to_detection() -> None:
+    utf8 = ARTICLE.encode("utf-8")
+    assert decode_page(page(utf8, charset="ascii")) == utf8
+    assert "numéro" in extract_page(page(utf8, charset="ascii")).text
+
+
+def _tokens(text: str) -> list[str]:
+    return text.split()
+
+
+@pytest.mark.parametrize(
+    "key", sorted(json.loads((FIXTURES / "sites" / "ground-truth.json").read_text()))
+)
+def test_real_pages_extract_most_of_the_ground_truth(key: str) -> None:
+    truth = json.loads((FIXTURES / "sites" / "ground-truth.json").read_text())[key]
+    body = gzip.decompress((FIXTURES / "sites" / (key + ".gz")).read_bytes())
+    extracted = extract_page(page(body, charset=None))
+    expected, got = set(_tokens(truth["articleBody"])), set(_tokens(extracted.text))
+    assert len(expected & got) / len(expected) > 0.9
+    assert extracted.canonical_url == truth["url"]

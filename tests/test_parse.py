@@ -1,0 +1,93 @@
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from pipeline.parse import NotAFeed, html_to_text, parse_feed
+from tests.conftest import CORPUS, FIXTURES
+
+FEEDS = FIXTURES / "feeds"
+
+
+def test_atom_entries_with_relative_links_author_and_dates() -> None:
+    body = (FEEDS / "atom-relative-links.xml").read_bytes()
+    parsed = parse_feed(body, "https://news.example.org/world/atom.xml", "application/atom+xml")
+    assert parsed.title == "Example World News"
+    assert parsed.site_url == "https://news.example.org/"
+    assert parsed.language == "en-GB"
+    assert parsed.warning is None
+    # the entry with no link and the mailto one carry no article to fetch
+    (entry,) = parsed.entries
+    assert entry.link == "https://news.example.org/world/2024/03/05/ceasefire-talks"
+    assert entry.guid == "tag:news.example.org,2024:ceasefire-talks"
+    assert entry.author == "Jane Doe"
+    assert entry.published_at == datetime(2024, 3, 5, 7, 30, tzinfo=UTC)
+    assert entry.summary == "Negotiators returned to the table."
+
+
+def test_fixture_site_feed_with_tracking_link() -> None:
+    body = (
+        (FIXTURES / "sites" / "presstv" / "rss.xml")
+        .read_bytes()
+        .replace(b"{{BASE}}", b"http://h/p")
+    )
+    (entry,) = parse_feed(body, "http://h/p/rss.xml").entries
+    assert entry.link == "http://h/p/Detail/2022/01/01/674433.html?utm_source=rss&utm_medium=feed"
+    assert entry.guid == "674433"
+    assert entry.published_at == datetime(2022, 1, 1, 13, 35, tzinfo=UTC)
+
+
+def test_malformed_feed_that_still_has_entries_is_used_with_a_warning() -> None:
+    body = (FEEDS / "illformed-rss-corrupted-ampersands.xml").read_bytes()
+    parsed = parse_feed(body, "http://link/feed")
+    assert parsed.warning is not None and parsed.warning.startswith("malformed feed")
+    assert [e.link for e in parsed.entries] == ["http://link/get?a=1&b=2"]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "message"),
+    [
+        (b"", "application/rss+xml", "empty response"),
+        (b"   \n", "text/xml", "empty response"),
+        (
+            b"<!DOCTYPE html><html><head><title>Home</title></head><body><p>Hi</p></body></html>",
+            "text/html",
+            "got an HTML page",
+        ),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "image/png", "not an RSS or Atom feed"),
+        (b"this is not xml at all {", "text/plain", "not an RSS or Atom feed"),
+    ],
+)
+def test_documents_that_are_not_feeds_are_rejected_with_a_reason(
+    body: bytes, content_type: str, message: str
+) -> None:
+    with pytest.raises(NotAFeed, match=message):
+        parse_feed(body, "http://example.com/feed", content_type)
+
+
+def test_html_to_text() -> None:
+    assert html_to_text("<p>a <b>b</b></p><p>c</p>") == "a b c"
+    assert html_to_text("") is None
+    assert html_to_text("plain &amp; simple") == "plain & simple"
+
+
+def _feedparser_corpus() -> list[Path]:
+    folder = CORPUS / "feedparser-tests"
+    return sorted(p for p in folder.rglob("*.xml")) if folder.exists() else []
+
+
+@pytest.mark.skipif(not _feedparser_corpus(), reason="../shared/corpus/feedparser-tests is absent")
+def test_every_feedparser_test_feed_parses_or_is_rejected_cleanly() -> None:
+    """feedparser's own well-formed and broken feeds: entries, or NotAFeed; nothing else."""
+    outcomes = {"entries": 0, "no entries": 0, "rejected": 0}
+    for path in _feedparser_corpus():
+        try:
+            parsed = parse_feed(path.read_bytes(), "http://example.com/feed.xml")
+        except NotAFeed:
+            outcomes["rejected"] += 1
+            continue
+        outcomes["entries" if parsed.entries else "no entries"] += 1
+        for entry in parsed.entries:
+            assert entry.link.startswith(("http://", "https://")), path
+    assert sum(outcomes.values()) == len(_feedparser_corpus())
+    assert outcomes["entries"] >= 50  # most of feedparser's test feeds test fields, not links

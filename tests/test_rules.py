@@ -1,0 +1,88 @@
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from pipeline.clean import split_paragraphs
+from pipeline.rules import RuleSet, load_rules, rules_from_mapping
+from pipeline.settings import ConfigError
+from tests.conftest import CORPUS, FIXTURES, seed_paragraphs, seed_parts
+
+
+def _rule_names(rules: RuleSet, host: str, paragraph: str) -> list[str]:
+    return [rule.name for rule in rules.for_hosts(host) if rule.matches(paragraph)]
+
+
+def test_seed_boilerplate_is_matched_by_the_right_rules(rules: RuleSet) -> None:
+    parts = seed_parts()
+    assert _rule_names(rules, "www.presstv.ir", parts["breadcrumb"]) == ["breadcrumb"]
+    assert _rule_names(rules, "www.presstv.ir", parts["caption"]) == ["photo-credit"]
+    assert _rule_names(rules, "www.presstv.ir", parts["footer"]) == ["presstv-alternate-addresses"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Home \u203a World \u203a Middle East",
+        "News / Iraq",
+        "Sport | Football | Premier League",
+        "Troops patrol the border on Monday. (AFP Photo)",
+        "A protester holds a flag. (File photo)",
+        "Photo: Reuters",
+        "Image credit: Getty Images",
+        "Sign up for our daily newsletter",
+        "Read more: Iraq's parliament votes on foreign troops",
+        "Share this article",
+        "Subscribe to our newsletter",
+    ],
+)
+def test_generic_rules_catch_common_boilerplate(rules: RuleSet, line: str) -> None:
+    assert _rule_names(rules, "example.com", line), line
+
+
+def test_site_rules_apply_only_to_their_site(rules: RuleSet) -> None:
+    footer = seed_parts()["footer"]
+    assert _rule_names(rules, "presstv.ir", footer) == ["presstv-alternate-addresses"]
+    assert _rule_names(rules, "example.com", footer) == []
+    assert _rule_names(rules, "notpresstv.ir", footer) == []
+
+
+def _ground_truth_paragraphs() -> list[str]:
+    bodies = [
+        item["articleBody"]
+        for item in json.loads((FIXTURES / "sites" / "ground-truth.json").read_text()).values()
+    ]
+    corpus_truth = CORPUS / "aeb-dev" / "ground-truth.json"
+    if corpus_truth.exists():
+        bodies += [item["articleBody"] for item in json.loads(corpus_truth.read_text()).values()]
+    return [p for body in bodies for p in split_paragraphs(body)]
+
+
+def test_no_generic_rule_removes_real_article_text(rules: RuleSet) -> None:
+    """Every paragraph of real article text we have (seed, ground truths) survives the rules."""
+    real = seed_paragraphs() + _ground_truth_paragraphs()
+    assert len(real) > 100
+    hits = [(p, _rule_names(rules, "example.com", p)) for p in real]
+    assert [hit for hit in hits if hit[1]] == []
+
+
+def test_rules_file_errors_are_explained(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="bad pattern"):
+        rules_from_mapping({"generic": {"drop": [{"name": "x", "pattern": "("}]}}, "rules.toml")
+    with pytest.raises(ConfigError, match="needs a domain"):
+        rules_from_mapping({"sites": [{"drop": []}]}, "rules.toml")
+    with pytest.raises(ConfigError, match="unknown keys"):
+        rules_from_mapping({"generic": {"remove": []}}, "rules.toml")
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_rules(tmp_path / "missing.toml")
+
+
+def test_max_chars_keeps_short_line_rules_off_prose() -> None:
+    rules = rules_from_mapping(
+        {"generic": {"drop": [{"name": "short", "pattern": "^read more", "max_chars": 20}]}}, "t"
+    )
+    (rule,) = rules.generic
+    assert rule.matches("Read more here")
+    assert not rule.matches("Read more about the " + "long " * 10)
+    assert isinstance(rule.pattern, re.Pattern)
