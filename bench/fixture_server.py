@@ -13,6 +13,7 @@ import hashlib
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 SITES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "sites"
 ROOT = web.AppKey("root", Path)
@@ -38,7 +39,6 @@ def _locate(root: Path, relative: str) -> tuple[Path, bool] | None:
 async def _serve(request: web.Request) -> web.StreamResponse:
     root: Path = request.app[ROOT]
     relative = request.match_info["path"]
-    request.app[REQUESTS].append(request.path_qs)
     found = _locate(root, relative)
     if found is None:
         raise web.HTTPNotFound()
@@ -60,8 +60,14 @@ async def _serve(request: web.Request) -> web.StreamResponse:
     return web.Response(body=body, headers=headers, content_type=content_type, charset="utf-8")
 
 
+@web.middleware
+async def _record(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request.app[REQUESTS].append(request.path_qs)
+    return await handler(request)
+
+
 def build_app(root: Path = SITES) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[_record])
     app[ROOT] = root.resolve()
     app[REQUESTS] = []
     app.router.add_get("/{path:.+}", _serve)

@@ -22,7 +22,7 @@ from pipeline.feedlist import (
     read_opml,
     write_opml,
 )
-from pipeline.rules import load_rules
+from pipeline.rules import RuleSet, load_rules
 from pipeline.settings import ConfigError, LoadedSettings, Settings, load_settings
 from storage import migrate, queries
 from storage.database import DatabaseError, create_engine, redacted
@@ -64,7 +64,12 @@ async def open_store(context: Context) -> Store:
 
 async def crawl_command(context: Context) -> int:
     settings = context.settings
-    rules = load_rules(context.loaded.resolve(settings.rules_file))
+    rules_path = context.loaded.resolve(settings.rules_file)
+    if context.loaded.from_file or rules_path.exists():
+        rules = load_rules(rules_path)
+    else:
+        print(f"rss-ingest: no {rules_path}: only trafilatura cleans the bodies", file=sys.stderr)
+        rules = RuleSet()
     given = [check_feed_url(url, "--feed") for url in context.args.feed or []]
     if given:
         sources = [FeedSource(url) for url in given]
@@ -73,7 +78,11 @@ async def crawl_command(context: Context) -> int:
     store = await open_store(context)
     try:
         async with store.writing() as session:
-            await queries.insert_new_feeds(session, [(s.url, s.title) for s in sources], utc_now())
+            listed = [(source.url, source.title) for source in sources]
+            if given:
+                await queries.insert_new_feeds(session, listed, utc_now())
+            else:
+                await queries.sync_config_feeds(session, listed, utc_now())
         async with store.reading() as session:
             if given:
                 feeds = await queries.feeds_by_url(session, given)

@@ -65,8 +65,9 @@ def read_opml(content: bytes, origin: str) -> list[FeedSource]:
     if not result.feeds:
         problem = f": {result.bozo_exception}" if result.bozo else ""
         raise ConfigError(f"{origin}: no feeds found in the OPML{problem}")
+    # OPML requires a text attribute; writers without a title put the URL there.
     return [
-        FeedSource(url=feed.url, title=feed.title or None)
+        FeedSource(url=feed.url, title=feed.title if feed.title not in ("", feed.url) else None)
         for feed in result.feeds
         if is_http_url(feed.url)
     ]

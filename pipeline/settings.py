@@ -121,6 +121,8 @@ def settings_from_mapping(
 class LoadedSettings:
     settings: Settings
     config_dir: Path
+    from_file: bool
+    """False when no settings file was found and the built-in defaults are in use."""
 
     def resolve(self, relative: str) -> Path:
         """Files named in settings are relative to the settings file's folder."""
@@ -134,7 +136,8 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     explicit = path is not None or "RSS_INGEST_CONFIG" in env
     chosen = path or Path(env.get("RSS_INGEST_CONFIG", DEFAULT_SETTINGS_PATH))
     table: dict[str, Any] = {}
-    if chosen.exists():
+    found = chosen.exists()
+    if found:
         try:
             table = tomllib.loads(chosen.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
@@ -142,4 +145,4 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     elif explicit:
         raise ConfigError(f"settings file {chosen} does not exist")
     settings = settings_from_mapping(table, env, str(chosen))
-    return LoadedSettings(settings=settings, config_dir=chosen.parent)
+    return LoadedSettings(settings=settings, config_dir=chosen.parent, from_file=found)

@@ -72,6 +72,8 @@ class FeedRow(Base):
     url: Mapped[str] = mapped_column(Text, unique=True)
     title: Mapped[str | None] = mapped_column(Text)
     site_url: Mapped[str | None] = mapped_column(Text)
+    added_by: Mapped[str] = mapped_column(Text, server_default=text("'user'"), default="user")
+    """'config' (listed in feeds.toml, follows that file) or 'user' (feeds add, OPML, --feed)."""
     active: Mapped[bool] = mapped_column(Boolean, server_default=true(), default=True)
     inactive_reason: Mapped[str | None] = mapped_column(Text)
     etag: Mapped[str | None] = mapped_column(Text)

@@ -69,15 +69,58 @@ def _feed_state(row: FeedRow) -> FeedState:
 
 
 async def insert_new_feeds(
-    session: AsyncSession, feeds: Iterable[tuple[str, str | None]], now: datetime
+    session: AsyncSession,
+    feeds: Iterable[tuple[str, str | None]],
+    now: datetime,
+    added_by: str = "user",
 ) -> int:
     """Add feeds (url, title) not yet known; known ones, even removed ones, are left as they are."""
-    rows = [{"url": url, "title": title, "created_at": now} for url, title in feeds]
+    rows = [
+        {"url": url, "title": title, "created_at": now, "added_by": added_by}
+        for url, title in feeds
+    ]
     if not rows:
         return 0
     statement = _insert(session, FeedRow).on_conflict_do_nothing(index_elements=["url"])
     result = await session.execute(statement.returning(FeedRow.id), rows)
     return len(result.all())
+
+
+NOT_IN_CONFIG = "no longer listed in the feeds file"
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigSync:
+    added: int
+    dropped: int
+    restored: int
+
+
+async def sync_config_feeds(
+    session: AsyncSession, feeds: Sequence[tuple[str, str | None]], now: datetime
+) -> ConfigSync:
+    """Make the database follow the feeds file: new ones added, dropped ones deactivated.
+
+    Only feeds that came from the file follow it; a feed removed with `feeds remove` stays removed.
+    """
+    listed = [url for url, _ in feeds]
+    added = await insert_new_feeds(session, feeds, now, added_by="config")
+    from_config = FeedRow.added_by == "config"
+    dropped = await session.execute(
+        update(FeedRow)
+        .where(from_config, FeedRow.active.is_(True), FeedRow.url.not_in(listed))
+        .values(active=False, inactive_reason=NOT_IN_CONFIG)
+    )
+    restored = await session.execute(
+        update(FeedRow)
+        .where(from_config, FeedRow.inactive_reason == NOT_IN_CONFIG, FeedRow.url.in_(listed))
+        .values(active=True, inactive_reason=None)
+    )
+    return ConfigSync(added, _rowcount(dropped), _rowcount(restored))
+
+
+def _rowcount(result: object) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def activate_feed(session: AsyncSession, url: str, title: str | None, now: datetime) -> bool:
@@ -89,7 +132,7 @@ async def activate_feed(session: AsyncSession, url: str, title: str | None, now:
         .where(FeedRow.url == url, FeedRow.active.is_(False))
         .values(active=True, inactive_reason=None, error_count=0)
     )
-    return bool(getattr(result, "rowcount", 0))
+    return _rowcount(result) > 0
 
 
 async def deactivate_feed(session: AsyncSession, url: str, reason: str) -> bool:
@@ -99,7 +142,7 @@ async def deactivate_feed(session: AsyncSession, url: str, reason: str) -> bool:
         .where(FeedRow.url == url, FeedRow.active.is_(True))
         .values(active=False, inactive_reason=reason)
     )
-    return bool(getattr(result, "rowcount", 0))
+    return _rowcount(result) > 0
 
 
 async def list_feeds(session: AsyncSession, include_inactive: bool = False) -> list[FeedState]:
@@ -119,7 +162,7 @@ async def feeds_by_url(session: AsyncSession, urls: Sequence[str]) -> list[FeedS
 async def article_counts(session: AsyncSession) -> dict[int, int]:
     """Stored articles per feed id."""
     query = select(ArticleRow.feed_id, func.count()).group_by(ArticleRow.feed_id)
-    return {feed_id: count for feed_id, count in (await session.execute(query)).tuples()}
+    return {feed_id: count for feed_id, count in await session.execute(query)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +228,7 @@ async def _stored_keys(session: AsyncSession, candidates: Sequence[Candidate]) -
             rows = await session.execute(
                 select(column, original).where(column.in_(chunk)).order_by(ArticleRow.id)
             )
-            for key, article_id in rows.tuples():
+            for key, article_id in rows:
                 if key is not None:
                     into.setdefault(key, article_id)
     return keys
@@ -232,7 +275,7 @@ async def store_articles(
     if originals:
         rows = [_row(feed_id, articles[i], d.url or articles[i].url) for i, d in originals]
         inserted = await session.execute(insert.returning(ArticleRow.url, ArticleRow.id), rows)
-        by_url = dict(inserted.tuples().all())
+        by_url = {url: article_id for url, article_id in inserted}
         new_ids = {i: by_url[d.url] for i, d in originals if d.url in by_url}
     copy_rows = []
     for i, decision in copies:

@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("url", sa.Text(), nullable=False),
         sa.Column("title", sa.Text(), nullable=True),
         sa.Column("site_url", sa.Text(), nullable=True),
+        sa.Column("added_by", sa.Text(), server_default=sa.text("'user'"), nullable=False),
         sa.Column("active", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.Column("inactive_reason", sa.Text(), nullable=True),
         sa.Column("etag", sa.Text(), nullable=True),

@@ -1,0 +1,151 @@
+from datetime import UTC, datetime, timedelta, timezone
+
+from sqlalchemy import select, text
+
+from pipeline.dedup import content_hash
+from pipeline.records import Article
+from storage import queries
+from storage.models import ArticleRow
+from storage.queries import PollOutcome
+from storage.store import Store
+
+NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def article(
+    url: str, body: str, *, guid: str | None = None, source_url: str | None = None
+) -> Article:
+    return Article(
+        url=url,
+        source_url=source_url or url,
+        guid=guid,
+        title="T",
+        author=None,
+        published_at=datetime(2024, 5, 1, 9, 30, tzinfo=timezone(timedelta(hours=3, minutes=30))),
+        fetched_at=NOW,
+        language="en",
+        summary=None,
+        body=body,
+        word_count=len(body.split()),
+        content_hash=content_hash(body),
+    )
+
+
+async def new_feed(store: Store, url: str = "https://site.example/rss") -> int:
+    async with store.writing() as session:
+        await queries.insert_new_feeds(session, [(url, "Site")], NOW)
+    async with store.reading() as session:
+        (feed,) = await queries.feeds_by_url(session, [url])
+    return feed.id
+
+
+async def rows(store: Store) -> list[tuple[object, ...]]:
+    async with store.reading() as session:
+        result = await session.execute(
+            select(
+                ArticleRow.id, ArticleRow.url, ArticleRow.duplicate_of, ArticleRow.duplicate_kind
+            ).order_by(ArticleRow.id)
+        )
+        return [tuple(row) for row in result]
+
+
+async def test_store_articles_links_copies_to_originals_and_is_idempotent(store: Store) -> None:
+    feed_id = await new_feed(store)
+    batch = [
+        article("https://a.example/1", "Original story text.", guid="g1"),
+        article("https://b.example/copy", "original  story TEXT."),  # exact copy
+        article("https://a.example/1-new-slug", "Changed text.", guid="g1"),  # same guid
+        article("https://a.example/1", "x", source_url="https://a.example/amp/1"),  # url copy
+    ]
+    async with store.writing() as session:
+        result = await queries.store_articles(session, feed_id, batch)
+    assert (result.new, result.duplicate, result.already_stored) == (1, 3, 0)
+    stored = await rows(store)
+    original = stored[0][0]
+    assert [(url, dup, kind) for _, url, dup, kind in stored] == [
+        ("https://a.example/1", None, None),
+        ("https://b.example/copy", original, "exact"),
+        ("https://a.example/1-new-slug", original, "guid"),
+        ("https://a.example/amp/1", original, "url"),
+    ]
+    async with store.writing() as session:
+        again = await queries.store_articles(session, feed_id, batch)
+    assert (again.new, again.duplicate, again.already_stored) == (0, 0, 4)
+    assert await rows(store) == stored
+
+
+async def test_copies_across_batches_point_at_the_first_original(store: Store) -> None:
+    feed_id = await new_feed(store)
+    async with store.writing() as session:
+        await queries.store_articles(session, feed_id, [article("https://a/1", "Same body.")])
+    async with store.writing() as session:
+        await queries.store_articles(
+            session, feed_id, [article("https://b/1", "Same body.", guid="x")]
+        )
+    async with store.writing() as session:
+        await queries.store_articles(
+            session, feed_id, [article("https://c/1", "Other body.", guid="x")]
+        )
+    stored = await rows(store)
+    assert [dup for _, _, dup, _ in stored] == [None, stored[0][0], stored[0][0]]
+
+
+async def test_times_are_stored_in_utc_and_read_back_aware(store: Store) -> None:
+    feed_id = await new_feed(store)
+    async with store.writing() as session:
+        await queries.store_articles(session, feed_id, [article("https://a/1", "Body.")])
+    async with store.reading() as session:
+        published = await session.scalar(select(ArticleRow.published_at))
+        raw = await session.scalar(text("select cast(published_at as text) from articles"))
+    assert published == datetime(2024, 5, 1, 6, 0, tzinfo=UTC)
+    assert str(raw).startswith("2024-05-01 06:00:00")
+
+
+async def test_poll_bookkeeping_counts_consecutive_errors(store: Store) -> None:
+    feed_id = await new_feed(store)
+    for _ in range(2):
+        async with store.writing() as session:
+            await queries.record_poll(session, feed_id, PollOutcome(NOW, 503, error="HTTP 503"))
+    async with store.reading() as session:
+        (feed,) = await queries.list_feeds(session)
+    assert (feed.error_count, feed.last_status, feed.last_error) == (2, 503, "HTTP 503")
+    ok = PollOutcome(NOW, 200, etag='"e"', body_hash="h", title="New title")
+    async with store.writing() as session:
+        await queries.record_poll(session, feed_id, ok)
+    async with store.reading() as session:
+        (feed,) = await queries.list_feeds(session)
+    assert (feed.error_count, feed.last_error, feed.etag, feed.title) == (
+        0,
+        None,
+        '"e"',
+        "New title",
+    )
+    assert feed.last_polled_at == NOW
+
+
+async def test_failed_links_are_retried_until_max_attempts(store: Store) -> None:
+    feed_id = await new_feed(store)
+    link = "https://a.example/broken"
+    for attempt in range(1, 4):
+        async with store.reading() as session:
+            skipped = await queries.links_to_skip(session, [link], max_attempts=3)
+        assert skipped == set(), attempt
+        async with store.writing() as session:
+            await queries.record_article_failure(session, feed_id, link, "HTTP 500", NOW)
+    async with store.reading() as session:
+        assert await queries.links_to_skip(session, [link], max_attempts=3) == {link}
+
+
+async def test_feeds_can_be_removed_and_added_back(store: Store) -> None:
+    await new_feed(store, "https://x.example/rss")
+    async with store.writing() as session:
+        assert await queries.deactivate_feed(session, "https://x.example/rss", "removed by user")
+        assert not await queries.deactivate_feed(session, "https://x.example/rss", "again")
+    async with store.reading() as session:
+        assert await queries.list_feeds(session) == []
+        (inactive,) = await queries.list_feeds(session, include_inactive=True)
+    assert inactive.inactive_reason == "removed by user"
+    async with store.writing() as session:
+        assert await queries.activate_feed(session, "https://x.example/rss", None, NOW)
+    async with store.reading() as session:
+        assert [f.url for f in await queries.list_feeds(session)] == ["https://x.example/rss"]

@@ -1,0 +1,219 @@
+"""Whole crawls against real HTTP servers on 127.0.0.1, stored in a real SQLite database."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pytest
+from aiohttp import web
+from sqlalchemy import text
+
+from storage.store import Store
+from tests.conftest import FIXTURES, CrawlFeeds, Sites, seed_paragraphs, seed_parts
+
+
+def rss(base: str, links: list[str], guids: list[str] | None = None) -> str:
+    items = "".join(
+        f"<item><title>Item {n}</title><link>{escape(base + link)}</link>"
+        f"<guid isPermaLink='false'>{escape((guids or links)[n])}</guid></item>"
+        for n, link in enumerate(links)
+    )
+    return (
+        f"<?xml version='1.0'?><rss version='2.0'><channel><title>T</title>{items}</channel></rss>"
+    )
+
+
+def base_of(request: web.Request) -> str:
+    return f"http://{request.host}"
+
+
+@pytest.fixture
+def app(app: web.Application) -> web.Application:
+    """The fixture sites plus the broken servers a crawler meets."""
+
+    async def html_instead_of_feed(request: web.Request) -> web.Response:
+        return web.Response(
+            text="<html><body><h1>Welcome</h1></body></html>", content_type="text/html"
+        )
+
+    async def garbage(request: web.Request) -> web.Response:
+        return web.Response(body=bytes(range(256)) * 8, content_type="application/octet-stream")
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(10)
+        return web.Response(text="too late")
+
+    async def mixed_feed(request: web.Request) -> web.Response:
+        links = ["/doc.pdf", "/missing.html", "/presstv/Detail/2022/01/01/674433.html"]
+        return web.Response(text=rss(base_of(request), links), content_type="application/rss+xml")
+
+    async def pdf(request: web.Request) -> web.Response:
+        return web.Response(
+            body=b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", content_type="application/pdf"
+        )
+
+    async def no_etag_feed(request: web.Request) -> web.Response:
+        feed = (FIXTURES / "sites" / "presstv" / "rss.xml").read_text()
+        body = feed.replace("{{BASE}}", base_of(request) + "/presstv")
+        return web.Response(text=body, content_type="application/rss+xml")
+
+    async def bozo_feed(request: web.Request) -> web.Response:
+        # feedparser's own corrupted-ampersand test feed, pointed at a real page
+        feed = (FIXTURES / "feeds" / "illformed-rss-corrupted-ampersands.xml").read_text()
+        page = base_of(request) + "/presstv/Detail/2022/01/01/674433.html?a=1&amp;b=2"
+        return web.Response(
+            text=feed.replace("http://link/get?a=1&amp;b=2", page), content_type="text/xml"
+        )
+
+    for path, handler in {
+        "/html-page": html_instead_of_feed,
+        "/garbage": garbage,
+        "/slow": slow,
+        "/mixed/feed.xml": mixed_feed,
+        "/doc.pdf": pdf,
+        "/noetag/feed.xml": no_etag_feed,
+        "/bozo/feed.xml": bozo_feed,
+    }.items():
+        app.router.add_get(path, handler)
+    return app
+
+
+async def query(store: Store, sql: str) -> list[tuple[object, ...]]:
+    async with store.reading() as session:
+        return [tuple(row) for row in await session.execute(text(sql))]
+
+
+async def test_seed_article_is_stored_clean(sites: Sites, store: Store, crawl: CrawlFeeds) -> None:
+    summary = await crawl(sites.url("presstv/rss.xml"))
+    assert summary.count("new") == 1
+    ((url, source_url, title, published, body, words, guid),) = await query(
+        store, "select url, source_url, title, published_at, body, word_count, guid from articles"
+    )
+    paragraphs = str(body).split("\n\n")
+    assert paragraphs == seed_paragraphs()
+    parts = seed_parts()
+    for boilerplate in (
+        parts["footer"],
+        parts["links"],
+        parts["breadcrumb"],
+        parts["caption"],
+        parts["title"],
+    ):
+        assert boilerplate not in str(body)
+    assert "alternate addresses" not in str(body)
+    assert "Photo by AFP" not in str(body)
+    for related in ("Related News", "Preparations under way in Kerman", "PMU holds parade"):
+        assert related not in str(body)
+    assert str(url).startswith("https://www.presstv.ir/Detail/2022/01/01/674433/")
+    assert source_url == sites.url("presstv/Detail/2022/01/01/674433.html")  # utm_* gone
+    assert title == parts["title"]
+    assert published == "2022-01-01 13:35:00"
+    assert words == len(str(body).split())
+    assert guid == "674433"
+
+
+async def test_second_crawl_adds_nothing_and_fetches_no_article(
+    sites: Sites, store: Store, crawl: CrawlFeeds
+) -> None:
+    feeds = [
+        sites.url(f"{site}/feed.xml") for site in ("aljazeera", "sciencealert", "thehill", "mirror")
+    ]
+    feeds += [sites.url("presstv/rss.xml"), sites.url("noetag/feed.xml")]
+    first = await crawl(*feeds)
+    # 6 benchmark pages, the seed, 3 mirror copies; the no-ETag feed repeats the seed's link
+    assert first.count("new") + first.count("duplicate") == 10
+    stored = await query(store, "select * from articles order by id")
+    sites.requests.clear()
+
+    second = await crawl(*feeds)
+    assert (second.count("new"), second.count("duplicate")) == (0, 0)
+    assert second.count("unchanged") == len(feeds)  # 304s, and same bytes for the no-ETag feed
+    assert await query(store, "select * from articles order by id") == stored
+    assert sorted(sites.requests) == sorted("/" + feed.split("/", 3)[3] for feed in feeds)
+
+
+async def test_duplicates_are_linked_to_their_original(
+    sites: Sites, store: Store, crawl: CrawlFeeds
+) -> None:
+    await crawl(sites.url("presstv/rss.xml"))
+    summary = await crawl(sites.url("mirror/feed.xml"))
+    assert (summary.count("new"), summary.count("duplicate"), summary.count("already_stored")) == (
+        0,
+        3,
+        1,
+    )
+    rows = await query(
+        store, "select id, source_url, duplicate_of, duplicate_kind from articles order by id"
+    )
+    original = rows[0][0]
+    assert [(str(src).rsplit("/", 2)[-2:], dup, kind) for _, src, dup, kind in rows[1:]] == [
+        (["mirror", "iraq-rally.html"], original, "exact"),  # same body, another site
+        (["amp", "iraq-rally.html"], original, "url"),  # canonical is the copy above
+        (["mirror", "iraq-rally-corrected.html"], original, "guid"),  # same feed GUID
+    ]
+
+
+async def test_failing_feeds_are_recorded_and_the_crawl_goes_on(
+    sites: Sites, store: Store, crawl: CrawlFeeds
+) -> None:
+    failing = {
+        sites.url("nowhere.xml"): "HTTP 404 Not Found",
+        sites.url("html-page"): "not a feed: got an HTML page",
+        sites.url("garbage"): "not an RSS or Atom feed",
+        sites.url("slow"): "timed out after 1 s",
+        "http://127.0.0.1:9/feed.xml": "cannot connect",
+    }
+    summary = await crawl(sites.url("presstv/rss.xml"), *failing, total_timeout=1.0)
+    assert len(summary.failed_feeds) == 5
+    assert summary.count("new") == 1
+    errors = dict(await query(store, "select url, last_error from feeds where error_count = 1"))
+    assert set(errors) == set(failing)
+    for url, reason in failing.items():
+        assert str(errors[url]).startswith(reason), (url, errors[url])
+    ok = await query(
+        store, "select last_status, last_error, error_count from feeds where url like '%presstv%'"
+    )
+    assert ok == [(200, None, 0)]
+
+
+async def test_bad_article_pages_are_recorded_and_retried(
+    sites: Sites, store: Store, crawl: CrawlFeeds
+) -> None:
+    feed = sites.url("mixed/feed.xml")
+    summary = await crawl(feed)
+    assert (summary.count("new"), summary.count("failed")) == (1, 2)
+    failures = dict(await query(store, "select url, reason from article_failures"))
+    assert failures == {
+        sites.url("doc.pdf"): "not an HTML page (application/pdf)",
+        sites.url("missing.html"): "HTTP 404 Not Found",
+    }
+    await crawl(feed, max_article_attempts=2)  # the feed's bytes did not change: no retry yet
+    attempts = await query(store, "select attempts from article_failures")
+    assert attempts == [(1,), (1,)]
+
+
+async def test_a_malformed_feed_is_still_used(
+    sites: Sites, store: Store, crawl: CrawlFeeds
+) -> None:
+    summary = await crawl(sites.url("bozo/feed.xml"))
+    assert summary.failed_feeds == []
+    assert summary.count("new") == 1
+
+
+async def test_real_pages_keep_their_text(sites: Sites, store: Store, crawl: CrawlFeeds) -> None:
+    await crawl(
+        *(sites.url(f"{site}/feed.xml") for site in ("aljazeera", "sciencealert", "thehill"))
+    )
+    truth = json.loads((FIXTURES / "sites" / "ground-truth.json").read_text())
+    bodies = dict(await query(store, "select url, body from articles"))
+    assert len(bodies) == len(truth) == 6
+    for item in truth.values():
+        expected = set(item["articleBody"].split())
+        got = set(str(bodies[item["url"]]).split())
+        assert len(expected & got) / len(expected) > 0.9, item["url"]
+    assert all(Path(k).suffix == ".html" for k in truth)
+    assert gzip  # pages are served gzip-encoded by the fixture server
