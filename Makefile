@@ -17,6 +17,9 @@ install: $(STAMP)
 crawl: $(STAMP)  ## one-off crawl of config/feeds.toml into data/rss-ingest.db
 	$(BIN)/rss-ingest crawl
 
+run: $(STAMP)  ## the daemon: poll feeds when due until SIGTERM/Ctrl-C
+	$(BIN)/rss-ingest run
+
 demo: $(STAMP)  ## serve the bundled sample sites on 127.0.0.1, crawl them, show rows
 	$(BIN)/python -m bench.demo
 

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
+import os
+import signal
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
 from pipeline.crawl import Crawler, FeedReport, extraction_pool, utc_now
+from pipeline.daemon import Daemon
 from pipeline.feedlist import (
     FeedSource,
     check_feed_url,
@@ -22,6 +25,8 @@ from pipeline.feedlist import (
     read_opml,
     write_opml,
 )
+from pipeline.logs import configure_logging
+from pipeline.metrics import Metrics
 from pipeline.rules import RuleSet, load_rules
 from pipeline.settings import ConfigError, LoadedSettings, Settings, load_settings
 from storage import migrate, queries
@@ -62,14 +67,17 @@ async def open_store(context: Context) -> Store:
     return Store(engine)
 
 
+def _load_rules(context: Context) -> RuleSet:
+    rules_path = context.loaded.resolve(context.settings.rules_file)
+    if context.loaded.from_file or rules_path.exists():
+        return load_rules(rules_path)
+    print(f"rss-ingest: no {rules_path}: only trafilatura cleans the bodies", file=sys.stderr)
+    return RuleSet()
+
+
 async def crawl_command(context: Context) -> int:
     settings = context.settings
-    rules_path = context.loaded.resolve(settings.rules_file)
-    if context.loaded.from_file or rules_path.exists():
-        rules = load_rules(rules_path)
-    else:
-        print(f"rss-ingest: no {rules_path}: only trafilatura cleans the bodies", file=sys.stderr)
-        rules = RuleSet()
+    rules = _load_rules(context)
     given = [check_feed_url(url, "--feed") for url in context.args.feed or []]
     if given:
         sources = [FeedSource(url) for url in given]
@@ -102,7 +110,8 @@ async def crawl_command(context: Context) -> int:
                 bar.update()
                 bar.set_postfix_str(f"{report.url[:40]} +{report.new}", refresh=False)
 
-            summary = await Crawler(settings, rules, store, pool).crawl(feeds, advance)
+            async with Crawler(settings, rules, store, pool) as crawler:
+                summary = await crawler.crawl(feeds, advance)
     finally:
         await store.engine.dispose()
     for report in summary.failed_feeds[:SHOWN_FAILURES]:
@@ -111,6 +120,84 @@ async def crawl_command(context: Context) -> int:
     if hidden > 0:
         print(f"... and {hidden} more failed feeds: see `rss-ingest feeds list`", file=sys.stderr)
     print(summary.line())
+    return EXIT_OK
+
+
+async def run_command(context: Context) -> int:
+    settings = context.settings
+    rules = _load_rules(context)
+    given = [check_feed_url(url, "--feed") for url in context.args.feed or []]
+    feeds_file = None if given else context.loaded.resolve(settings.feeds_file)
+    if feeds_file is not None:
+        load_feed_list(feeds_file)  # a bad feeds file stops the start, not a later tick
+    store = await open_store(context)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    def on_signal(name: str) -> None:
+        if stop.is_set():
+            print(f"rss-ingest: second {name}: exiting now", file=sys.stderr)
+            os._exit(EXIT_INTERRUPTED)
+        print(f"rss-ingest: {name}: finishing polls in flight, then exiting", file=sys.stderr)
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal, signal.Signals(signum).name)
+    metrics = Metrics()
+    server = None
+    try:
+        only = None
+        if given:
+            async with store.writing() as session:
+                await queries.insert_new_feeds(session, [(url, None) for url in given], utc_now())
+            async with store.reading() as session:
+                only = [feed.id for feed in await queries.feeds_by_url(session, given)]
+        if settings.metrics_port:
+            server = await serve_metrics(metrics, settings)
+        with extraction_pool(settings.extract_workers) as pool:
+            async with Crawler(settings, rules, store, pool) as crawler:
+                daemon = Daemon(settings, store, crawler, feeds_file, only, metrics=metrics)
+                await daemon.run(stop)
+    finally:
+        if server is not None:
+            await server.cleanup()
+        await store.engine.dispose()
+    return EXIT_OK
+
+
+async def serve_metrics(metrics: Metrics, settings: Settings) -> web.AppRunner:
+    healthy_within = 3 * settings.tick_seconds + settings.total_timeout
+    runner = web.AppRunner(metrics.app(healthy_within), access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.metrics_host, settings.metrics_port).start()
+    except OSError as error:
+        await runner.cleanup()
+        where = f"{settings.metrics_host}:{settings.metrics_port}"
+        raise ConfigError(f"cannot serve metrics on {where}: {error.strerror}") from None
+    return runner
+
+
+async def status_command(context: Context) -> int:
+    store = await open_store(context)
+    async with store.reading() as session:
+        report = await queries.status_report(session, utc_now())
+    await store.engine.dispose()
+    print(
+        f"feeds: {report.active} active ({report.due} due now, {report.failing} failing), "
+        f"{report.inactive} inactive"
+    )
+    print(f"articles: {report.articles} stored, {report.originals} originals")
+    for day, count in report.per_day:
+        print(f"  {day}: {count}")
+    if report.inactive_feeds:
+        print("inactive feeds:")
+        for url, reason in report.inactive_feeds:
+            print(f"  {url}: {reason}")
+    if report.last_errors:
+        print("last errors:")
+        for url, error, when in report.last_errors:
+            print(f"  {when:%Y-%m-%d %H:%M} {url}: {error}")
     return EXIT_OK
 
 
@@ -215,6 +302,18 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("--feed", action="append", metavar="URL", help="poll only this feed")
     crawl.set_defaults(handler=crawl_command)
 
+    run = commands.add_parser("run", parents=[common], help="poll feeds when due, until stopped")
+    run.add_argument("--feed", action="append", metavar="URL", help="poll only this feed")
+    run.set_defaults(handler=run_command)
+
+    status = commands.add_parser(
+        "status",
+        aliases=["stats"],
+        parents=[common],
+        help="feeds due, failing, inactive; articles per day",
+    )
+    status.set_defaults(handler=status_command)
+
     feeds = commands.add_parser("feeds", help="manage the feed list").add_subparsers(
         dest="feeds_command", required=True
     )
@@ -250,8 +349,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         loaded = load_settings(args.config)
-        level = logging.INFO if args.verbose else loaded.settings.log_level.upper()
-        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        settings = loaded.settings
+        # One-off commands print their own results; the daemon's log is its output.
+        level = settings.log_level if args.command == "run" else "WARNING"
+        configure_logging("DEBUG" if args.verbose else level, settings.log_format)
         handler: Handler = args.handler
         return asyncio.run(handler(Context(loaded, args)))
     except (ConfigError, DatabaseError) as error:

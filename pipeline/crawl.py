@@ -1,28 +1,37 @@
-"""One crawl: poll feeds, fetch new articles, extract and clean them in a process pool, store them.
+"""Polling feeds: fetch, parse, fetch new articles, extract and clean them in a pool, store them.
 
-The imperative shell around the pure steps. Each feed's articles and its poll bookkeeping are
-committed in one transaction, so an interrupted crawl loses nothing it reported as stored and
-the next crawl picks up exactly what is missing.
+The imperative shell around the pure steps, used by `crawl` (every feed once) and by the daemon
+(feed by feed, when due). Each feed's articles and its poll bookkeeping, next poll time
+included, are committed in one transaction, so an interrupted poll loses nothing it reported
+as stored and the next one picks up exactly what is missing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import hashlib
 import logging
 import multiprocessing
 import os
+import random
+import signal
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import TypeVar
+from types import TracebackType
+from typing import Self, TypeVar
 
+from pipeline import schedule
 from pipeline.article import build_article
 from pipeline.extract import NotAnArticle
 from pipeline.fetch import FEED_ACCEPT, PAGE_ACCEPT, Fetcher, FetchError
 from pipeline.parse import NotAFeed, parse_feed
-from pipeline.records import Article, FeedEntry, ParsedFeed
+from pipeline.records import Article, FeedEntry, HttpResponse, ParsedFeed
+from pipeline.robots import RobotsCache
 from pipeline.rules import RuleSet
 from pipeline.settings import Settings
 from pipeline.urls import canonical_url
@@ -33,13 +42,29 @@ from storage.store import Store
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Clock = Callable[[], datetime]
+PR_SET_PDEATHSIG = 1
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _quiet_worker() -> None:
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this worker if the daemon dies (kill -9), leaving no orphans."""
+    if sys.platform != "linux":
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        log.debug("prctl unavailable: pool workers may outlive a killed daemon")
+
+
+def _worker_setup() -> None:
+    # Signals are the parent's business: it shuts the pool down when it stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _die_with_parent()
     # trafilatura and htmldate warn about every odd page; the crawl reports failures itself.
     for name in ("trafilatura", "htmldate", "courlan"):
         logging.getLogger(name).setLevel(logging.ERROR)
@@ -53,19 +78,31 @@ def extraction_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=workers or os.cpu_count() or 1,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=_quiet_worker,
+        initializer=_worker_setup,
+    )
+
+
+def bounds_from(settings: Settings) -> schedule.Bounds:
+    return schedule.Bounds(
+        min_interval=settings.min_poll_interval,
+        max_interval=settings.max_poll_interval,
+        default_interval=settings.default_poll_interval,
+        max_failures=settings.max_feed_failures,
     )
 
 
 @dataclass(slots=True)
 class FeedReport:
     url: str
+    status: int | None = None
     error: str | None = None
     unchanged: bool = False
     new: int = 0
     duplicate: int = 0
     already_stored: int = 0
     failed: int = 0
+    deactivated: str | None = None
+    next_poll_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -94,9 +131,12 @@ class CrawlSummary:
 class _ArticleFailure:
     link: str
     reason: str
+    final: bool = False
 
 
 class Crawler:
+    """Polls feeds with one HTTP session; use as `async with Crawler(...) as crawler`."""
+
     def __init__(
         self,
         settings: Settings,
@@ -104,57 +144,121 @@ class Crawler:
         store: Store,
         executor: Executor,
         clock: Clock = utc_now,
+        rng: random.Random | None = None,
     ) -> None:
         self._settings = settings
         self._rules = rules
         self._store = store
         self._executor = executor
         self._clock = clock
+        self._rng = rng or random.Random()
+        self._bounds = bounds_from(settings)
+        self._fetcher = Fetcher(settings)
+        self._robots: RobotsCache | None = None
+
+    async def __aenter__(self) -> Self:
+        await self._fetcher.__aenter__()
+        if self._settings.respect_robots_txt:
+            loop = asyncio.get_running_loop()
+            self._robots = RobotsCache(self._fetcher, self._settings.user_agent, loop.time)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self._fetcher.__aexit__(exc_type, exc, traceback)
 
     async def crawl(
         self,
         feeds: Sequence[FeedState],
         on_feed_done: Callable[[FeedReport], None] = lambda report: None,
     ) -> CrawlSummary:
+        """Poll each feed once, a bounded number at a time."""
         started = asyncio.get_running_loop().time()
         summary = CrawlSummary()
         queue: asyncio.Queue[FeedState] = asyncio.Queue()
         for feed in feeds:
             queue.put_nowait(feed)
 
-        async def worker(fetcher: Fetcher) -> None:
+        async def worker() -> None:
             while not queue.empty():
-                report = await self._poll_safely(fetcher, queue.get_nowait())
+                report = await self.poll(queue.get_nowait())
                 summary.reports.append(report)
                 on_feed_done(report)
 
-        async with Fetcher(self._settings) as fetcher:
-            workers = min(self._settings.feed_concurrency, len(feeds))
-            await asyncio.gather(*(worker(fetcher) for _ in range(workers)))
+        workers = min(self._settings.feed_concurrency, len(feeds))
+        await asyncio.gather(*(worker() for _ in range(workers)))
         summary.seconds = asyncio.get_running_loop().time() - started
         return summary
 
-    async def _poll_safely(self, fetcher: Fetcher, feed: FeedState) -> FeedReport:
+    async def poll(self, feed: FeedState) -> FeedReport:
+        """Poll one feed; failures are recorded and reported, never raised."""
         try:
-            return await self._poll(fetcher, feed)
+            return await self._poll(feed)
         except (FetchError, NotAFeed) as error:
             reason = str(error)
             status = error.status if isinstance(error, FetchError) else None
+            retry_after = error.retry_after if isinstance(error, FetchError) else None
         except Exception as error:  # a bug must not stop the other feeds
             log.exception("unexpected error polling %s", feed.url)
-            reason, status = f"internal error: {type(error).__name__}: {error}", None
-        async with self._store.writing() as session:
-            await queries.record_poll(
-                session, feed.id, PollOutcome(self._clock(), status, error=reason)
+            reason, status, retry_after = (
+                f"internal error: {type(error).__name__}: {error}",
+                None,
+                None,
             )
-        return FeedReport(feed.url, error=reason)
+        errors = feed.error_count + 1
+        interval = schedule.failure_interval(
+            errors, schedule.Hints(retry_after=retry_after), self._bounds
+        )
+        outcome = PollOutcome(
+            self._clock(),
+            status,
+            error=reason,
+            next_poll_at=schedule.next_poll(self._clock(), interval, self._rng),
+            poll_interval_seconds=feed.poll_interval_seconds,
+            inactive_reason=schedule.deactivation_reason(errors, status, reason, self._bounds),
+        )
+        async with self._store.writing() as session:
+            await queries.record_poll(session, feed.id, outcome)
+        return FeedReport(
+            feed.url,
+            status=status,
+            error=reason,
+            deactivated=outcome.inactive_reason,
+            next_poll_at=outcome.next_poll_at,
+        )
 
     async def _in_pool(self, function: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
 
-    async def _poll(self, fetcher: Fetcher, feed: FeedState) -> FeedReport:
+    def _scheduled(
+        self,
+        outcome: PollOutcome,
+        response: HttpResponse,
+        feed: FeedState,
+        parsed: ParsedFeed | None,
+    ) -> PollOutcome:
+        """The outcome with the next poll time, from the items' rhythm and the hints."""
+        dates = [e.published_at for e in parsed.entries if e.published_at] if parsed else []
+        hints = schedule.Hints(
+            ttl=parsed.ttl if parsed else None,
+            update_period=parsed.update_period if parsed else None,
+            max_age=response.max_age,
+        )
+        interval = schedule.success_interval(dates, hints, feed.poll_interval_seconds, self._bounds)
+        return replace(
+            outcome,
+            next_poll_at=schedule.next_poll(outcome.polled_at, interval, self._rng),
+            poll_interval_seconds=round(interval),
+            moved_to=response.permanent_url,
+        )
+
+    async def _poll(self, feed: FeedState) -> FeedReport:
         polled_at = self._clock()
-        response = await fetcher.get(
+        response = await self._fetcher.get(
             feed.url, accept=FEED_ACCEPT, etag=feed.etag, last_modified=feed.last_modified
         )
         outcome = PollOutcome(
@@ -165,9 +269,12 @@ class Crawler:
             body_hash=hashlib.sha256(response.body).hexdigest(),
         )
         if response.status == 304 or outcome.body_hash == feed.last_body_hash:
+            outcome = self._scheduled(outcome, response, feed, None)
             async with self._store.writing() as session:
                 await queries.record_poll(session, feed.id, outcome)
-            return FeedReport(feed.url, unchanged=True)
+            return FeedReport(
+                feed.url, status=response.status, unchanged=True, next_poll_at=outcome.next_poll_at
+            )
 
         parsed: ParsedFeed = await self._in_pool(
             parse_feed, response.body, response.final_url, response.content_type
@@ -176,12 +283,20 @@ class Crawler:
             log.info("%s: %s", feed.url, parsed.warning)
         entries = await self._new_entries(parsed.entries[: self._settings.max_entries_per_feed])
         results = await asyncio.gather(
-            *(self._article(fetcher, entry, parsed.language) for entry in entries)
+            *(self._article(entry, parsed.language) for entry in entries)
         )
         articles = [result for result in results if isinstance(result, Article)]
         failures = [result for result in results if isinstance(result, _ArticleFailure)]
 
-        report = FeedReport(feed.url, failed=len(failures))
+        outcome = self._scheduled(
+            replace(outcome, title=parsed.title, site_url=parsed.site_url), response, feed, parsed
+        )
+        report = FeedReport(
+            feed.url,
+            status=response.status,
+            failed=len(failures),
+            next_poll_at=outcome.next_poll_at,
+        )
         async with self._store.writing() as session:
             batch = self._settings.store_batch_size
             for start in range(0, len(articles), batch):
@@ -194,11 +309,14 @@ class Crawler:
             await queries.forget_article_failures(session, [a.source_url for a in articles])
             for failure in failures:
                 await queries.record_article_failure(
-                    session, feed.id, failure.link, failure.reason, polled_at
+                    session,
+                    feed.id,
+                    failure.link,
+                    failure.reason,
+                    polled_at,
+                    give_up_after=self._settings.max_article_attempts if failure.final else None,
                 )
-            await queries.record_poll(
-                session, feed.id, replace(outcome, title=parsed.title, site_url=parsed.site_url)
-            )
+            await queries.record_poll(session, feed.id, outcome)
         report.already_stored += len(parsed.entries) - len(entries)
         return report
 
@@ -214,11 +332,13 @@ class Crawler:
         return [entry for link, entry in by_link.items() if link not in skip]
 
     async def _article(
-        self, fetcher: Fetcher, entry: FeedEntry, feed_language: str | None
+        self, entry: FeedEntry, feed_language: str | None
     ) -> Article | _ArticleFailure:
         link = canonical_url(entry.link)
+        if self._robots is not None and (why_not := await self._robots.why_not(entry.link)):
+            return _ArticleFailure(link, why_not, final=why_not.startswith("disallowed"))
         try:
-            page = await fetcher.get(entry.link, accept=PAGE_ACCEPT)
+            page = await self._fetcher.get(entry.link, accept=PAGE_ACCEPT)
             article: Article = await self._in_pool(
                 build_article, entry, page, self._rules, self._clock(), feed_language
             )

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Self
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -16,15 +21,72 @@ FEED_ACCEPT = (
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 CHUNK_BYTES = 64 * 1024
+PERMANENT_REDIRECTS = (301, 308)
+MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d+)", re.IGNORECASE)
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Retry-After as seconds from now: either a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - now).total_seconds(), 0.0)
+
+
+def parse_max_age(cache_control: str | None) -> float | None:
+    match = MAX_AGE.search(cache_control or "")
+    return float(match.group(1)) if match else None
+
+
+def permanent_target(history: tuple[aiohttp.ClientResponse, ...], final_url: str) -> str | None:
+    """The final URL when every redirect on the way was permanent; else None."""
+    if history and all(hop.status in PERMANENT_REDIRECTS for hop in history):
+        return final_url
+    return None
 
 
 class FetchError(Exception):
     """A request that produced no usable response; the message says why, for people."""
 
-    def __init__(self, reason: str, status: int | None = None) -> None:
+    def __init__(
+        self, reason: str, status: int | None = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status
+        self.retry_after = retry_after
+
+
+class HostGate:
+    """Politeness per host: a minimum delay between request starts, and Retry-After honoured."""
+
+    def __init__(self, min_delay: float) -> None:
+        self._min_delay = min_delay
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._not_before: dict[str, float] = {}
+
+    async def wait(self, host: str) -> None:
+        loop = asyncio.get_running_loop()
+        async with self._locks.setdefault(host, asyncio.Lock()):
+            delay = self._not_before.get(host, 0.0) - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._not_before[host] = max(
+                self._not_before.get(host, 0.0), loop.time() + self._min_delay
+            )
+
+    def back_off(self, host: str, seconds: float) -> None:
+        """The host asked us to wait (429/503 with Retry-After)."""
+        until = asyncio.get_running_loop().time() + seconds
+        self._not_before[host] = max(self._not_before.get(host, 0.0), until)
 
 
 class Fetcher:
@@ -33,6 +95,7 @@ class Fetcher:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._session: aiohttp.ClientSession | None = None
+        self._gate = HostGate(settings.per_host_delay)
 
     async def __aenter__(self) -> Self:
         connector = aiohttp.TCPConnector(
@@ -75,9 +138,13 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        host = urlsplit(url).netloc.lower()
         try:
+            await self._gate.wait(host)
             return await self._get(url, headers)
-        except FetchError:
+        except FetchError as error:
+            if error.retry_after:
+                self._gate.back_off(host, min(error.retry_after, self._settings.max_retry_after))
             raise
         except TimeoutError:
             raise FetchError(f"timed out after {self._settings.total_timeout:g} s") from None
@@ -105,7 +172,10 @@ class Fetcher:
         ) as response:
             if response.status >= 300 and response.status != 304:
                 reason = f"HTTP {response.status} {response.reason or ''}".strip()
-                raise FetchError(reason, status=response.status)
+                retry_after = parse_retry_after(
+                    response.headers.get("Retry-After"), datetime.now(UTC)
+                )
+                raise FetchError(reason, status=response.status, retry_after=retry_after)
             body = b"" if response.status == 304 else await self._read_capped(response)
             return HttpResponse(
                 url=url,
@@ -119,6 +189,8 @@ class Fetcher:
                 charset=response.charset,
                 etag=response.headers.get("ETag"),
                 last_modified=response.headers.get("Last-Modified"),
+                max_age=parse_max_age(response.headers.get("Cache-Control")),
+                permanent_url=permanent_target(response.history, str(response.url)),
             )
 
     async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:

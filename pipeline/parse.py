@@ -74,6 +74,33 @@ def _entry(raw: Any, feed_url: str) -> FeedEntry | None:
     )
 
 
+SY_PERIODS = {
+    "hourly": 3600,
+    "daily": 86_400,
+    "weekly": 604_800,
+    "monthly": 2_592_000,
+    "yearly": 31_536_000,
+}
+
+
+def _positive_number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
+def _update_period(feed: Any) -> float | None:
+    """sy:updatePeriod (default daily) divided by sy:updateFrequency (default 1)."""
+    period = feed.get("sy_updateperiod")
+    frequency = feed.get("sy_updatefrequency")
+    if period is None and frequency is None:
+        return None
+    seconds = SY_PERIODS.get(str(period or "daily").strip().lower())
+    return seconds / (_positive_number(frequency or 1) or 1) if seconds else None
+
+
 def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
     """Parse feed bytes. A malformed feed that still yields entries is used, with a warning."""
     if not body.strip():
@@ -99,4 +126,6 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
         language=_text(feed.get("language")),
         entries=entries,
         warning=warning,
+        ttl=ttl * 60 if (ttl := _positive_number(feed.get("ttl"))) else None,
+        update_period=_update_period(feed),
     )

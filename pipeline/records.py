@@ -26,6 +26,10 @@ class ParsedFeed:
     entries: tuple[FeedEntry, ...]
     warning: str | None = None
     """Why feedparser found the document malformed, when it still yielded entries."""
+    ttl: float | None = None
+    """Seconds the feed asks to be cached (RSS <ttl>)."""
+    update_period: float | None = None
+    """Seconds between updates the feed announces (sy:updatePeriod / sy:updateFrequency)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +44,10 @@ class HttpResponse:
     charset: str | None = None
     etag: str | None = None
     last_modified: str | None = None
+    max_age: float | None = None
+    """Cache-Control: max-age, in seconds."""
+    permanent_url: str | None = None
+    """Where a chain of permanent redirects (301, 308) led, if the request met one."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,8 @@ from typing import Any
 ENV_PREFIX = "RSS_INGEST_"
 DEFAULT_SETTINGS_PATH = Path("config/settings.toml")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
 
 
 class ConfigError(Exception):
@@ -35,12 +37,24 @@ class Settings:
     max_redirects: int = 5
     concurrency: int = 32
     per_host_concurrency: int = 2
+    per_host_delay: float = 0.5
+    max_retry_after: float = 86_400.0
+    respect_robots_txt: bool = True
     feed_concurrency: int = 16
     extract_workers: int = 0
     max_article_attempts: int = 3
     max_entries_per_feed: int = 500
     store_batch_size: int = 100
-    log_level: str = "WARNING"
+    min_poll_interval: float = 300.0
+    max_poll_interval: float = 86_400.0
+    default_poll_interval: float = 3_600.0
+    max_feed_failures: int = 10
+    tick_seconds: float = 10.0
+    shutdown_grace_seconds: float = 20.0
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0
+    log_level: str = "INFO"
+    log_format: str = "text"
 
     def __post_init__(self) -> None:
         positive = (
@@ -57,7 +71,11 @@ class Settings:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"setting {name} must be greater than 0")
-        for name in ("max_redirects", "extract_workers"):
+        if self.log_format not in ("text", "json"):
+            raise ConfigError("setting log_format must be text or json")
+        if self.min_poll_interval > self.max_poll_interval:
+            raise ConfigError("setting min_poll_interval must not exceed max_poll_interval")
+        for name in ("max_redirects", "extract_workers", "per_host_delay", "metrics_port"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"setting {name} must not be negative")
         if self.log_level.upper() not in LOG_LEVELS:
@@ -70,6 +88,11 @@ def _field_types() -> dict[str, type]:
 
 def _coerce(name: str, value: Any, origin: str) -> Any:
     wanted = _field_types()[name]
+    if isinstance(value, str) and wanted is bool:
+        flag = value.strip().lower()
+        if flag not in TRUE_WORDS + FALSE_WORDS:
+            raise ConfigError(f"{origin}: {name} must be true or false, got {value!r}")
+        return flag in TRUE_WORDS
     if isinstance(value, str) and wanted is not str:
         try:
             return wanted(value)

@@ -84,6 +84,9 @@ class FeedRow(Base):
     error_count: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    """Null: never scheduled, due now."""
+    poll_interval_seconds: Mapped[int | None] = mapped_column(Integer)
 
 
 class ArticleRow(Base):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
@@ -48,6 +48,8 @@ class FeedState:
     last_status: int | None
     error_count: int
     last_error: str | None
+    next_poll_at: datetime | None = None
+    poll_interval_seconds: int | None = None
 
 
 def _feed_state(row: FeedRow) -> FeedState:
@@ -65,6 +67,8 @@ def _feed_state(row: FeedRow) -> FeedState:
         last_status=row.last_status,
         error_count=row.error_count,
         last_error=row.last_error,
+        next_poll_at=row.next_poll_at,
+        poll_interval_seconds=row.poll_interval_seconds,
     )
 
 
@@ -165,6 +169,39 @@ async def article_counts(session: AsyncSession) -> dict[int, int]:
     return {feed_id: count for feed_id, count in await session.execute(query)}
 
 
+async def due_feeds(
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    exclude: Iterable[int] = (),
+    only: Iterable[int] | None = None,
+) -> list[FeedState]:
+    """Active feeds whose poll time has come, most overdue (or never polled) first."""
+    query = (
+        select(FeedRow)
+        .where(FeedRow.active.is_(True))
+        .where(or_(FeedRow.next_poll_at.is_(None), FeedRow.next_poll_at <= now))
+        .order_by(FeedRow.next_poll_at.asc().nulls_first(), FeedRow.id)
+        .limit(limit)
+    )
+    excluded = list(exclude)
+    if excluded:
+        query = query.where(FeedRow.id.not_in(excluded))
+    if only is not None:
+        query = query.where(FeedRow.id.in_(list(only)))
+    return [_feed_state(row) for row in (await session.scalars(query)).all()]
+
+
+async def due_summary(session: AsyncSession, now: datetime) -> tuple[int, datetime | None]:
+    """How many active feeds are due, and the oldest poll time among them."""
+    query = select(func.count(), func.min(FeedRow.next_poll_at)).where(
+        FeedRow.active.is_(True),
+        or_(FeedRow.next_poll_at.is_(None), FeedRow.next_poll_at <= now),
+    )
+    count, oldest = (await session.execute(query)).one()
+    return int(count), oldest
+
+
 @dataclass(frozen=True, slots=True)
 class PollOutcome:
     """The bookkeeping of one poll of a feed."""
@@ -177,6 +214,11 @@ class PollOutcome:
     body_hash: str | None = None
     title: str | None = None
     site_url: str | None = None
+    next_poll_at: datetime | None = None
+    poll_interval_seconds: int | None = None
+    inactive_reason: str | None = None
+    moved_to: str | None = None
+    """The feed's new URL after a permanent redirect."""
 
 
 async def record_poll(session: AsyncSession, feed_id: int, outcome: PollOutcome) -> None:
@@ -195,6 +237,16 @@ async def record_poll(session: AsyncSession, feed_id: int, outcome: PollOutcome)
             values["title"] = outcome.title
         if outcome.site_url:
             values["site_url"] = outcome.site_url
+    if outcome.next_poll_at is not None:
+        values.update(
+            next_poll_at=outcome.next_poll_at, poll_interval_seconds=outcome.poll_interval_seconds
+        )
+    if outcome.inactive_reason is not None:
+        values.update(active=False, inactive_reason=outcome.inactive_reason)
+    if outcome.moved_to is not None:
+        taken = await session.scalar(select(FeedRow.id).where(FeedRow.url == outcome.moved_to))
+        if taken is None:
+            values["url"] = outcome.moved_to
     await session.execute(update(FeedRow).where(FeedRow.id == feed_id).values(**values))
 
 
@@ -298,24 +350,27 @@ async def store_articles(
 
 
 async def record_article_failure(
-    session: AsyncSession, feed_id: int, url: str, reason: str, now: datetime
+    session: AsyncSession,
+    feed_id: int,
+    url: str,
+    reason: str,
+    now: datetime,
+    give_up_after: int | None = None,
 ) -> None:
+    """Count a failed attempt; with give_up_after, count it as the last one allowed."""
     statement = _insert(session, ArticleFailureRow).values(
         feed_id=feed_id,
         url=url,
         reason=reason,
-        attempts=1,
+        attempts=give_up_after or 1,
         first_failed_at=now,
         last_failed_at=now,
     )
+    attempts = give_up_after if give_up_after else ArticleFailureRow.attempts + 1
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=["url"],
-            set_={
-                "reason": reason,
-                "last_failed_at": now,
-                "attempts": ArticleFailureRow.attempts + 1,
-            },
+            set_={"reason": reason, "last_failed_at": now, "attempts": attempts},
         )
     )
 
@@ -324,3 +379,60 @@ async def forget_article_failures(session: AsyncSession, urls: Sequence[str]) ->
     """A link that has now been stored is no longer a failure."""
     for chunk in _chunks(urls):
         await session.execute(delete(ArticleFailureRow).where(ArticleFailureRow.url.in_(chunk)))
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    active: int
+    inactive: int
+    due: int
+    failing: int
+    articles: int
+    originals: int
+    per_day: list[tuple[str, int]]
+    inactive_feeds: list[tuple[str, str | None]]
+    last_errors: list[tuple[str, str, datetime]]
+
+
+async def status_report(session: AsyncSession, now: datetime, days: int = 7) -> StatusReport:
+    active = FeedRow.active.is_(True)
+    feeds = (
+        await session.execute(
+            select(
+                func.count().filter(active),
+                func.count().filter(FeedRow.active.is_(False)),
+                func.count().filter(active, FeedRow.error_count > 0),
+            )
+        )
+    ).one()
+    due, _ = await due_summary(session, now)
+    articles = (
+        await session.execute(
+            select(func.count(), func.count().filter(ArticleRow.duplicate_of.is_(None)))
+        )
+    ).one()
+    day = func.date(ArticleRow.fetched_at)
+    since = now - timedelta(days=days)
+    per_day = await session.execute(
+        select(day, func.count()).where(ArticleRow.fetched_at >= since).group_by(day).order_by(day)
+    )
+    inactive = await session.execute(
+        select(FeedRow.url, FeedRow.inactive_reason).where(FeedRow.active.is_(False)).limit(20)
+    )
+    errors = await session.execute(
+        select(FeedRow.url, FeedRow.last_error, FeedRow.last_polled_at)
+        .where(FeedRow.last_error.is_not(None), FeedRow.last_polled_at.is_not(None))
+        .order_by(FeedRow.last_polled_at.desc())
+        .limit(10)
+    )
+    return StatusReport(
+        active=feeds[0],
+        inactive=feeds[1],
+        due=due,
+        failing=feeds[2],
+        articles=articles[0],
+        originals=articles[1],
+        per_day=[(str(d), n) for d, n in per_day],
+        inactive_feeds=[(url, reason) for url, reason in inactive],
+        last_errors=[(url, str(error), when) for url, error, when in errors if when is not None],
+    )

@@ -57,7 +57,7 @@ async def sites(app: web.Application) -> AsyncIterator[Sites]:
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(total_timeout=5.0, connect_timeout=2.0, feed_concurrency=4)
+    return Settings(total_timeout=5.0, connect_timeout=2.0, feed_concurrency=4, per_host_delay=0.0)
 
 
 @pytest.fixture(scope="session")
@@ -98,8 +98,9 @@ def crawl(
             await queries.insert_new_feeds(session, [(url, None) for url in urls], utc_now())
         async with store.reading() as session:
             feeds = await queries.feeds_by_url(session, list(urls))
-        crawler = Crawler(dataclasses.replace(settings, **overrides), rules, store, pool)
-        return await crawler.crawl(feeds)
+        crawl_settings = dataclasses.replace(settings, **overrides)
+        async with Crawler(crawl_settings, rules, store, pool) as crawler:
+            return await crawler.crawl(feeds)
 
     return run
 

@@ -1,0 +1,181 @@
+"""`rss-ingest run`: poll each feed when it is due, for months, and stop cleanly on a signal.
+
+The schedule lives in the database (feeds.next_poll_at), so a restart resumes it: only feeds
+that fell due while the daemon was down are polled, a bounded number at a time, most overdue
+first. An APScheduler job ticks every few seconds: it re-reads the feeds file if it changed and
+hands due feeds to the crawler until feed_concurrency polls are in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from pipeline.crawl import Clock, Crawler, FeedReport, utc_now
+from pipeline.feedlist import load_feed_list
+from pipeline.metrics import Metrics
+from pipeline.settings import ConfigError, Settings
+from storage import queries
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class Daemon:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        crawler: Crawler,
+        feeds_file: Path | None,
+        only_feeds: list[int] | None = None,
+        clock: Clock = utc_now,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._crawler = crawler
+        self._feeds_file = feeds_file
+        self._feeds_file_mtime: float | None = None
+        self._only_feeds = only_feeds
+        self._clock = clock
+        self.metrics = metrics or Metrics()
+        self._in_flight: dict[int, asyncio.Task[FeedReport]] = {}
+        self._dispatching = asyncio.Lock()
+        self._stopping = False
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Tick until `stop` is set, then let polls in flight finish within the grace period."""
+        scheduler = AsyncIOScheduler()
+        scheduler.add_job(
+            self.tick,
+            "interval",
+            seconds=self._settings.tick_seconds,
+            next_run_time=utc_now(),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+        scheduler.start()
+        log.info("daemon started: ticking every %g s", self._settings.tick_seconds)
+        try:
+            await stop.wait()
+        finally:
+            scheduler.shutdown(wait=False)
+            await self.shutdown()
+
+    async def shutdown(self) -> None:
+        self._stopping = True
+        pending = list(self._in_flight.values())
+        if pending:
+            grace = self._settings.shutdown_grace_seconds
+            log.info("stopping: waiting up to %g s for %d polls in flight", grace, len(pending))
+            _, unfinished = await asyncio.wait(pending, timeout=grace)
+            for task in unfinished:
+                task.cancel()  # its transaction rolls back; the feed is polled again on restart
+            await asyncio.gather(*unfinished, return_exceptions=True)
+            if unfinished:
+                log.warning(
+                    "abandoned %d polls at shutdown; they resume on restart", len(unfinished)
+                )
+        log.info("daemon stopped")
+
+    async def settle(self) -> None:
+        """Wait until no poll is in flight (the ones a finished poll dispatches included)."""
+        while self._in_flight:
+            await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+            await asyncio.sleep(0)
+            async with self._dispatching:
+                pass
+
+    async def tick(self) -> int:
+        """Reload the feed list if its file changed, then dispatch due feeds. Returns how many."""
+        await self._reload_feeds_file()
+        return await self._dispatch()
+
+    async def _dispatch(self) -> int:
+        async with self._dispatching:
+            if self._stopping:
+                return 0
+            now = self._clock()
+            room = max(self._settings.feed_concurrency - len(self._in_flight), 0)
+            async with self._store.reading() as session:
+                due = await queries.due_feeds(
+                    session, now, room, exclude=self._in_flight, only=self._only_feeds
+                )
+                waiting, oldest = await queries.due_summary(session, now)
+            for feed in due:
+                task = asyncio.create_task(self._crawler.poll(feed))
+                self._in_flight[feed.id] = task
+                task.add_done_callback(functools.partial(self._finished, feed.id))
+            lag = (now - oldest).total_seconds() if oldest else 0.0
+            # feeds in flight are still due until their poll is recorded
+            queued = max(waiting - len(self._in_flight), 0)
+            self.metrics.tick(queued, len(self._in_flight), max(lag, 0.0))
+            return len(due)
+
+    def _finished(self, feed_id: int, task: asyncio.Task[FeedReport]) -> None:
+        self._in_flight.pop(feed_id, None)
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            log.error("poll of feed %d crashed: %r", feed_id, error)
+            return
+        report = task.result()
+        self.metrics.observe(report)
+        log.info(
+            "polled %s status=%s new=%d duplicate=%d failed=%d next=%s%s%s",
+            report.url,
+            report.status,
+            report.new,
+            report.duplicate,
+            report.failed,
+            report.next_poll_at.isoformat(timespec="seconds") if report.next_poll_at else "-",
+            f" error={report.error!r}" if report.error else "",
+            f" deactivated={report.deactivated!r}" if report.deactivated else "",
+            extra={
+                "feed": report.url,
+                "status": report.status,
+                "new": report.new,
+                "duplicate": report.duplicate,
+                "failed": report.failed,
+                "error": report.error,
+            },
+        )
+        if not self._stopping:
+            # a slot is free: fill it now rather than at the next tick
+            asyncio.get_running_loop().create_task(self._dispatch())
+
+    async def _reload_feeds_file(self) -> None:
+        if self._feeds_file is None:
+            return
+        try:
+            mtime = self._feeds_file.stat().st_mtime
+            if mtime == self._feeds_file_mtime:
+                return
+            sources = load_feed_list(self._feeds_file)
+        except (OSError, ConfigError) as error:
+            log.error("feeds file not reloaded, keeping the current feeds: %s", error)
+            return
+        async with self._store.writing() as session:
+            sync = await queries.sync_config_feeds(
+                session, [(s.url, s.title) for s in sources], self._clock()
+            )
+        self._feeds_file_mtime = mtime
+        if sync.added or sync.dropped or sync.restored:
+            log.info(
+                "feeds file %s: %d added, %d dropped, %d restored",
+                self._feeds_file,
+                sync.added,
+                sync.dropped,
+                sync.restored,
+            )

@@ -1,0 +1,104 @@
+"""What a publisher's server sees: bounded concurrency, spaced requests, robots.txt obeyed."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aiohttp import web
+from sqlalchemy import text
+
+from storage.store import Store
+from tests.conftest import SEED_PAGE, CrawlFeeds, Sites
+
+ARTICLES = 8
+
+
+class Load:
+    def __init__(self) -> None:
+        self.now = 0
+        self.peak = 0
+        self.starts: list[float] = []
+
+
+@pytest.fixture
+def load() -> Load:
+    return Load()
+
+
+@pytest.fixture
+def app(app: web.Application, load: Load) -> web.Application:
+    page = SEED_PAGE.read_text(encoding="utf-8")
+
+    async def feed(request: web.Request) -> web.Response:
+        links = [f"/page/{n}" for n in range(ARTICLES)] + ["/private/secret", "/private/other"]
+        items = "".join(f"<item><link>http://{request.host}{link}</link></item>" for link in links)
+        return web.Response(
+            text=f"<rss version='2.0'><channel><title>T</title>{items}</channel></rss>",
+            content_type="text/xml",
+        )
+
+    async def article(request: web.Request) -> web.Response:
+        load.starts.append(asyncio.get_running_loop().time())
+        load.now += 1
+        load.peak = max(load.peak, load.now)
+        await asyncio.sleep(0.1)
+        load.now -= 1
+        # each page a different article, so that none is a copy of another
+        body = (
+            page.replace("{{BASE}}", f"http://{request.host}")
+            .replace(
+                "As thousands of people rally", f"As thousands ({request.path}) of people rally"
+            )
+            .replace('rel="canonical"', 'rel="x-canonical"')
+            .replace('property="og:url"', 'property="x"')
+        )
+        return web.Response(text=body, content_type="text/html")
+
+    async def robots(request: web.Request) -> web.Response:
+        return web.Response(text="User-agent: *\nDisallow: /private/\n")
+
+    app.router.add_get("/news.xml", feed)
+    app.router.add_get("/page/{n}", article)
+    app.router.add_get("/private/{name}", article)
+    app.router.add_get("/robots.txt", robots)
+    return app
+
+
+async def test_per_host_concurrency_is_what_the_server_sees(
+    sites: Sites, load: Load, crawl: CrawlFeeds, store: Store
+) -> None:
+    summary = await crawl(sites.url("news.xml"), per_host_concurrency=2, concurrency=20)
+    assert summary.count("new") == ARTICLES
+    assert load.peak == 2
+
+
+async def test_requests_to_one_host_are_spaced_by_the_minimum_delay(
+    sites: Sites, load: Load, crawl: CrawlFeeds
+) -> None:
+    await crawl(sites.url("news.xml"), per_host_concurrency=4, per_host_delay=0.2)
+    gaps = [later - earlier for earlier, later in zip(load.starts, load.starts[1:], strict=False)]
+    assert len(gaps) == ARTICLES - 1
+    assert min(gaps) >= 0.19
+
+
+async def test_robots_txt_disallow_is_obeyed_and_recorded(
+    sites: Sites, load: Load, crawl: CrawlFeeds, store: Store
+) -> None:
+    await crawl(sites.url("news.xml"), max_article_attempts=3)
+    assert not any("private" in path for path in sites.requests)
+    async with store.reading() as session:
+        failures = (
+            await session.execute(text("select url, reason, attempts from article_failures"))
+        ).all()
+    assert sorted(failures) == [
+        (sites.url("private/other"), "disallowed by robots.txt", 3),
+        (sites.url("private/secret"), "disallowed by robots.txt", 3),
+    ]
+    assert sites.requests.count("/robots.txt") == 1
+
+
+async def test_robots_txt_can_be_switched_off(sites: Sites, crawl: CrawlFeeds) -> None:
+    summary = await crawl(sites.url("news.xml"), respect_robots_txt=False)
+    assert summary.count("new") == ARTICLES + 2
+    assert "/robots.txt" not in sites.requests
