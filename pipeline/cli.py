@@ -227,7 +227,7 @@ async def feeds_remove(context: Context) -> int:
 async def feeds_list(context: Context) -> int:
     store = await open_store(context)
     async with store.reading() as session:
-        feeds = await queries.list_feeds(session, include_inactive=context.args.all)
+        feeds = await queries.list_feeds(session, include_inactive=not context.args.active)
         counts = await queries.article_counts(session)
     await store.engine.dispose()
     for feed in feeds:
@@ -325,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("url")
     remove.set_defaults(handler=feeds_remove)
     listing = feeds.add_parser("list", parents=[common], help="list feeds and their state")
-    listing.add_argument("--all", action="store_true", help="include removed/inactive feeds")
+    listing.add_argument("--active", action="store_true", help="only the feeds being polled")
     listing.set_defaults(handler=feeds_list)
     opml_in = feeds.add_parser(
         "import-opml", parents=[common], help="add the feeds of an OPML file"

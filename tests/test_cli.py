@@ -102,7 +102,7 @@ async def test_a_feed_dropped_from_the_feeds_file_stops_being_polled(
     code, out, _ = await rss_ingest("crawl", "--config", str(config), cwd=tmp_path)
     summary = SUMMARY.search(out)
     assert code == 0 and summary is not None and summary.group(1) == "1"
-    code, out, _ = await rss_ingest("feeds", "list", "--all", "--database", database, cwd=tmp_path)
+    code, out, _ = await rss_ingest("feeds", "list", "--database", database, cwd=tmp_path)
     assert "inactive (no longer listed in the feeds file)" in out
 
 
@@ -172,8 +172,13 @@ async def test_feed_management_and_opml_round_trip(tmp_path: Path) -> None:
         "feeds", "remove", "https://a.example/rss", *other, cwd=tmp_path
     )
     assert code == 2 and "is not an active feed" in err
-    code, out, _ = await rss_ingest("feeds", "list", *other, cwd=tmp_path)
+    code, out, _ = await rss_ingest("feeds", "list", "--active", *other, cwd=tmp_path)
     assert [line.split("\t")[0] for line in out.splitlines()] == ["https://b.example/atom"]
+    code, out, _ = await rss_ingest("feeds", "list", *other, cwd=tmp_path)
+    assert [line.split("\t")[2] for line in out.splitlines()] == [
+        "inactive (removed by user)",
+        "active",
+    ]
 
 
 async def test_db_upgrade_creates_the_default_database(tmp_path: Path) -> None:

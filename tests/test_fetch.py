@@ -4,6 +4,7 @@ import asyncio
 import gzip
 import socket
 
+import brotli
 import pytest
 from aiohttp import web
 
@@ -45,6 +46,12 @@ def app(app: web.Application) -> web.Application:
             headers={"Content-Encoding": "gzip", "Content-Type": "text/html; charset=utf-8"},
         )
 
+    async def brotli_page(request: web.Request) -> web.Response:
+        return web.Response(
+            body=brotli.compress(b"<html><body>squeezed</body></html>"),
+            headers={"Content-Encoding": "br", "Content-Type": "text/html"},
+        )
+
     async def gone(request: web.Request) -> web.Response:
         raise web.HTTPGone()
 
@@ -53,6 +60,7 @@ def app(app: web.Application) -> web.Application:
     app.router.add_get("/loop", loop)
     app.router.add_get("/gzipped", gzipped)
     app.router.add_get("/gone", gone)
+    app.router.add_get("/brotli", brotli_page)
     return app
 
 
@@ -72,9 +80,11 @@ async def test_conditional_get_returns_304_with_no_body(sites: Sites, settings: 
     assert (second.status, second.body) == (304, b"")  # type: ignore[attr-defined]
 
 
-async def test_gzip_is_decoded(sites: Sites, settings: Settings) -> None:
+async def test_gzip_and_brotli_are_decoded(sites: Sites, settings: Settings) -> None:
     response = await get(settings, sites.url("gzipped"))
     assert response.body == b"<html><body>zipped</body></html>"  # type: ignore[attr-defined]
+    response = await get(settings, sites.url("brotli"))
+    assert response.body == b"<html><body>squeezed</body></html>"  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
