@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install crawl run demo test lint format clean
+.PHONY: install crawl run demo test lint format bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "rss-ingest needs Python 3.11 or newer (set PYTHON=...)")'
@@ -25,6 +25,9 @@ demo: $(STAMP)  ## serve the bundled sample sites on 127.0.0.1, crawl them, show
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+bench: $(STAMP)  ## export throughput and memory at 10k and 100k rows (see docs/performance.md)
+	$(BIN)/python -m bench.export_bench
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,54 +1,5 @@
-"""Storage tests run on SQLite and on the real PostgreSQL (a fresh database per test).
+"""The storage tests run on SQLite and on the real PostgreSQL."""
 
-PostgreSQL comes from RSS_INGEST_TEST_POSTGRES_URL (default: the local server, database test).
-Without a reachable server those tests are skipped with the reason, except in CI (CI=true),
-where a missing PostgreSQL is a failure.
-"""
+from tests.databases import any_database_url
 
-from __future__ import annotations
-
-import os
-import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import asyncpg
-import pytest
-from sqlalchemy.engine import make_url
-
-POSTGRES_URL = os.environ.get(
-    "RSS_INGEST_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
-
-
-async def _admin_connection() -> asyncpg.Connection:
-    url = make_url(POSTGRES_URL)
-    try:
-        return await asyncpg.connect(
-            host=url.host,
-            port=url.port or 5432,
-            user=url.username,
-            password=url.password,
-            database=url.database,
-            timeout=5,
-        )
-    except (OSError, asyncpg.PostgresError) as error:
-        message = f"PostgreSQL at {url.render_as_string(hide_password=True)} unreachable: {error}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.db'}"
-        return
-    admin = await _admin_connection()
-    name = f"rss_ingest_test_{uuid.uuid4().hex[:12]}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+database_url = any_database_url
