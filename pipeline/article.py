@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pipeline.clean import clean_text
+from pipeline.boilerplate import site_of
+from pipeline.clean import clean_text, split_paragraphs
 from pipeline.dedup import content_hash
 from pipeline.extract import NotAnArticle, extract_page
 from pipeline.records import Article, FeedEntry, HttpResponse
 from pipeline.rules import RuleSet
-from pipeline.urls import canonical_url, host_of, page_canonical_url
+from pipeline.urls import canonical_url, host_of, is_http_url, page_canonical_url
 
 
 def build_article(
@@ -44,5 +45,8 @@ def build_article(
         body=cleaned.body,
         word_count=len(cleaned.body.split()),
         content_hash=content_hash(cleaned.body),
+        raw_body="\n\n".join(split_paragraphs(extracted.text)),
+        # a page read from a file is known by the URL it declares
+        site=site_of(page.final_url if is_http_url(page.final_url) else url),
         dropped=cleaned.dropped,
     )

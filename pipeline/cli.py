@@ -99,6 +99,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.set_defaults(handler="export:export_command")
 
+    reclean = commands.add_parser(
+        "reclean", parents=[common], help="re-apply rules and learned boilerplate to stored bodies"
+    )
+    reclean.add_argument("--site", help="only this site (registered domain, as in articles.site)")
+    reclean.set_defaults(handler="cleaning:reclean_command")
+
+    extract = commands.add_parser(
+        "extract", parents=[common], help="show the clean body of one page (file or URL)"
+    )
+    extract.add_argument(
+        "source", metavar="FILE_OR_URL", help="an .html or .html.gz file, or a URL"
+    )
+    extract.add_argument("--url", help="the page's URL, for a file (site rules, canonical URL)")
+    extract.add_argument(
+        "--json", action="store_true", help="metadata, raw text and why each paragraph was dropped"
+    )
+    extract.set_defaults(handler="cleaning:extract_command")
+
     db = commands.add_parser("db", help="database maintenance").add_subparsers(
         dest="db_command", required=True
     )

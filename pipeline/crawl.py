@@ -27,6 +27,13 @@ from typing import Self, TypeVar
 
 from pipeline import schedule
 from pipeline.article import build_article
+from pipeline.boilerplate import (
+    Thresholds,
+    apply_learned,
+    combined_stats,
+    fingerprint,
+    learned_boilerplate,
+)
 from pipeline.extract import NotAnArticle
 from pipeline.fetch import FEED_ACCEPT, PAGE_ACCEPT, Fetcher, FetchError
 from pipeline.parse import NotAFeed, parse_feed
@@ -35,7 +42,7 @@ from pipeline.robots import RobotsCache
 from pipeline.rules import RuleSet
 from pipeline.settings import Settings
 from pipeline.urls import canonical_url
-from storage import queries
+from storage import queries, site_paragraphs
 from storage.queries import FeedState, PollOutcome
 from storage.store import Store
 
@@ -79,6 +86,14 @@ def extraction_pool(workers: int) -> ProcessPoolExecutor:
         max_workers=workers or os.cpu_count() or 1,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_worker_setup,
+    )
+
+
+def thresholds_from(settings: Settings) -> Thresholds:
+    return Thresholds(
+        min_articles=settings.boilerplate_min_articles,
+        min_share=settings.boilerplate_min_share,
+        min_sample=settings.boilerplate_min_sample,
     )
 
 
@@ -153,6 +168,7 @@ class Crawler:
         self._clock = clock
         self._rng = rng or random.Random()
         self._bounds = bounds_from(settings)
+        self._thresholds = thresholds_from(settings)
         self._fetcher = Fetcher(settings)
         self._robots: RobotsCache | None = None
 
@@ -285,8 +301,9 @@ class Crawler:
         results = await asyncio.gather(
             *(self._article(entry, parsed.language) for entry in entries)
         )
-        articles = [result for result in results if isinstance(result, Article)]
+        extracted = [result for result in results if isinstance(result, Article)]
         failures = [result for result in results if isinstance(result, _ArticleFailure)]
+        articles = await self._without_learned_boilerplate(extracted)
 
         outcome = self._scheduled(
             replace(outcome, title=parsed.title, site_url=parsed.site_url), response, feed, parsed
@@ -299,6 +316,7 @@ class Crawler:
         )
         async with self._store.writing() as session:
             batch = self._settings.store_batch_size
+            originals: list[Article] = []
             for start in range(0, len(articles), batch):
                 stored = await queries.store_articles(
                     session, feed.id, articles[start : start + batch]
@@ -306,6 +324,12 @@ class Crawler:
                 report.new += stored.new
                 report.duplicate += stored.duplicate
                 report.already_stored += stored.already_stored
+                originals += [extracted[start + index] for index in stored.originals]
+            # Learning counts every paragraph the rules kept, learned boilerplate included.
+            for site, site_articles in _by_site(originals).items():
+                await site_paragraphs.count_articles(
+                    session, site, [a.body.split("\n\n") for a in site_articles], polled_at
+                )
             await queries.forget_article_failures(session, [a.source_url for a in articles])
             for failure in failures:
                 await queries.record_article_failure(
@@ -319,6 +343,25 @@ class Crawler:
             await queries.record_poll(session, feed.id, outcome)
         report.already_stored += len(parsed.entries) - len(entries)
         return report
+
+    async def _without_learned_boilerplate(self, articles: Sequence[Article]) -> list[Article]:
+        """Remove each site's learned boilerplate, counting this batch's articles as seen."""
+        cleaned = list(articles)
+        async with self._store.reading() as session:
+            for site, site_articles in _by_site(articles).items():
+                # copies and versions of one story must not make its paragraphs look recurrent
+                by_text = {a.content_hash or a.url: a for a in site_articles}.values()
+                distinct = {a.guid or a.url: a for a in by_text}.values()
+                batch = [{fingerprint(p) for p in a.body.split("\n\n")} for a in distinct]
+                stored = await site_paragraphs.paragraph_stats(session, site, set().union(*batch))
+                known = await site_paragraphs.site_article_count(session, site)
+                total, stats = combined_stats(known, stored, batch)
+                boilerplate = learned_boilerplate(total, stats, self._thresholds)
+                if boilerplate:
+                    for index, article in enumerate(articles):
+                        if article.site == site:
+                            cleaned[index] = apply_learned(article, boilerplate)
+        return cleaned
 
     async def _new_entries(self, entries: Sequence[FeedEntry]) -> list[FeedEntry]:
         """Entries whose links are neither stored nor given up on; one entry per link."""
@@ -348,3 +391,10 @@ class Crawler:
         except (ValueError, TypeError, LookupError, RecursionError) as error:
             # lxml and trafilatura raise these on pathological pages.
             return _ArticleFailure(link, f"extraction failed: {type(error).__name__}: {error}")
+
+
+def _by_site(articles: Sequence[Article]) -> dict[str, list[Article]]:
+    sites: dict[str, list[Article]] = {}
+    for article in articles:
+        sites.setdefault(article.site, []).append(article)
+    return sites

@@ -92,4 +92,8 @@ class Article:
     body: str
     word_count: int
     content_hash: str | None
+    raw_body: str = ""
+    """The extracted text before any cleaning, paragraphs separated by a blank line."""
+    site: str = ""
+    """Registered domain of the page fetched: whose layout, rules and boilerplate apply."""
     dropped: tuple[DroppedParagraph, ...] = field(default=(), compare=False)

@@ -45,6 +45,9 @@ class Settings:
     max_article_attempts: int = 3
     max_entries_per_feed: int = 500
     store_batch_size: int = 100
+    boilerplate_min_articles: int = 3
+    boilerplate_min_share: float = 0.3
+    boilerplate_min_sample: int = 20
     min_poll_interval: float = 300.0
     max_poll_interval: float = 86_400.0
     default_poll_interval: float = 3_600.0

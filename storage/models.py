@@ -15,6 +15,7 @@ from sqlalchemy import (
     MetaData,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     text,
     true,
 )
@@ -116,6 +117,10 @@ class ArticleRow(Base):
     content_hash: Mapped[str | None] = mapped_column(Text)
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
     duplicate_kind: Mapped[str | None] = mapped_column(Text)
+    raw_body: Mapped[str | None] = mapped_column(Text)
+    """The extracted text before any cleaning, so that cleaning can be re-run."""
+    site: Mapped[str | None] = mapped_column(Text, index=True)
+    """Registered domain of the page fetched (host:port for an IP)."""
 
 
 class ArticleFailureRow(Base):
@@ -130,3 +135,28 @@ class ArticleFailureRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("1"), default=1)
     first_failed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SiteRow(Base):
+    """Original articles seen per site: the denominator of learned boilerplate."""
+
+    __tablename__ = "sites"
+
+    site: Mapped[str] = mapped_column(Text, primary_key=True)
+    article_count: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
+
+
+class SiteParagraphRow(Base):
+    """How often a (fingerprinted) paragraph recurs across a site's articles."""
+
+    __tablename__ = "site_paragraphs"
+    __table_args__ = (UniqueConstraint("site", "fingerprint"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(Text)
+    sample: Mapped[str] = mapped_column(Text)
+    article_count: Mapped[int] = mapped_column(Integer)
+    site_articles_at_first_seen: Mapped[int] = mapped_column(Integer)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -20,12 +20,12 @@ IN_CHUNK = 500
 T = TypeVar("T")
 
 
-def _chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
+def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
-def _insert(session: AsyncSession, model: type[Base]) -> Any:
+def insert_for(session: AsyncSession, model: type[Base]) -> Any:
     """An INSERT that supports ON CONFLICT for the session's dialect."""
     dialect = session.get_bind().dialect.name
     module: Any = postgresql if dialect == "postgresql" else sqlite
@@ -85,7 +85,7 @@ async def insert_new_feeds(
     ]
     if not rows:
         return 0
-    statement = _insert(session, FeedRow).on_conflict_do_nothing(index_elements=["url"])
+    statement = insert_for(session, FeedRow).on_conflict_do_nothing(index_elements=["url"])
     result = await session.execute(statement.returning(FeedRow.id), rows)
     return len(result.all())
 
@@ -158,7 +158,7 @@ async def list_feeds(session: AsyncSession, include_inactive: bool = False) -> l
 
 async def feeds_by_url(session: AsyncSession, urls: Sequence[str]) -> list[FeedState]:
     rows: list[FeedRow] = []
-    for chunk in _chunks(urls):
+    for chunk in chunks(urls):
         rows.extend((await session.scalars(select(FeedRow).where(FeedRow.url.in_(chunk)))).all())
     return sorted((_feed_state(row) for row in rows), key=lambda feed: feed.url)
 
@@ -253,7 +253,7 @@ async def record_poll(session: AsyncSession, feed_id: int, outcome: PollOutcome)
 async def links_to_skip(session: AsyncSession, links: Sequence[str], max_attempts: int) -> set[str]:
     """Links already stored (as url or source_url) or that failed max_attempts times."""
     found: set[str] = set()
-    for chunk in _chunks(links):
+    for chunk in chunks(links):
         for column in (ArticleRow.url, ArticleRow.source_url):
             found.update((await session.scalars(select(column).where(column.in_(chunk)))).all())
         failed = select(ArticleFailureRow.url).where(
@@ -276,7 +276,7 @@ async def _stored_keys(session: AsyncSession, candidates: Sequence[Candidate]) -
         (ArticleRow.content_hash, hashes, keys.by_hash),
     ]
     for column, values, into in lookups:
-        for chunk in _chunks(values):
+        for chunk in chunks(values):
             rows = await session.execute(
                 select(column, original).where(column.in_(chunk)).order_by(ArticleRow.id)
             )
@@ -291,6 +291,8 @@ class StoreResult:
     new: int = 0
     duplicate: int = 0
     already_stored: int = 0
+    originals: tuple[int, ...] = ()
+    """Indexes (in the batch given) of the articles stored as new originals."""
 
 
 def _row(feed_id: int, article: Article, url: str) -> dict[str, Any]:
@@ -309,6 +311,8 @@ def _row(feed_id: int, article: Article, url: str) -> dict[str, Any]:
         "body": article.body,
         "word_count": article.word_count,
         "content_hash": article.content_hash,
+        "raw_body": article.raw_body or None,
+        "site": article.site or None,
     }
 
 
@@ -322,7 +326,7 @@ async def store_articles(
     decisions = plan_batch(candidates, await _stored_keys(session, candidates))
     originals = [(i, d) for i, d in enumerate(decisions) if d.stored and d.kind is None]
     copies = [(i, d) for i, d in enumerate(decisions) if d.stored and d.kind is not None]
-    insert = _insert(session, ArticleRow).on_conflict_do_nothing(index_elements=["url"])
+    insert = insert_for(session, ArticleRow).on_conflict_do_nothing(index_elements=["url"])
     new_ids: dict[int, int] = {}
     if originals:
         rows = [_row(feed_id, articles[i], d.url or articles[i].url) for i, d in originals]
@@ -346,6 +350,7 @@ async def store_articles(
         new=len(new_ids),
         duplicate=stored_copies,
         already_stored=len(articles) - len(new_ids) - stored_copies,
+        originals=tuple(sorted(new_ids)),
     )
 
 
@@ -358,7 +363,7 @@ async def record_article_failure(
     give_up_after: int | None = None,
 ) -> None:
     """Count a failed attempt; with give_up_after, count it as the last one allowed."""
-    statement = _insert(session, ArticleFailureRow).values(
+    statement = insert_for(session, ArticleFailureRow).values(
         feed_id=feed_id,
         url=url,
         reason=reason,
@@ -377,7 +382,7 @@ async def record_article_failure(
 
 async def forget_article_failures(session: AsyncSession, urls: Sequence[str]) -> None:
     """A link that has now been stored is no longer a failure."""
-    for chunk in _chunks(urls):
+    for chunk in chunks(urls):
         await session.execute(delete(ArticleFailureRow).where(ArticleFailureRow.url.in_(chunk)))
 
 
