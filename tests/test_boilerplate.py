@@ -41,7 +41,7 @@ def test_a_paragraph_in_many_articles_since_it_appeared_is_boilerplate() -> None
 
 def test_combined_stats_count_each_new_article_once() -> None:
     stored = {"f": ParagraphStats(10, 0)}
-    total, stats = combined_stats(15, stored, [{"f", "g"}, {"f"}, {"g", "g"}])
+    total, stats = combined_stats(15, stored, [{"f", "g"}, {"f"}, ["g", "g"]])
     assert total == 18
     assert stats["f"] == ParagraphStats(12, 0)
     assert stats["g"] == ParagraphStats(2, 15)

@@ -65,7 +65,8 @@ async def test_a_site_footer_is_learned_and_removed_in_one_crawl(
         learned = (
             await session.execute(
                 text(
-                    "select sample, article_count from site_paragraphs where article_count = 12 order by sample"
+                    "select sample, article_count from site_paragraphs"
+                    " where article_count = 12 order by sample"
                 )
             )
         ).all()
