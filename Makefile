@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install crawl run demo test lint format bench clean
+.PHONY: install crawl run demo test lint format bench eval clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "rss-ingest needs Python 3.11 or newer (set PYTHON=...)")'
@@ -28,6 +28,9 @@ test: $(STAMP)
 
 bench: $(STAMP)  ## export throughput and memory at 10k and 100k rows (see docs/performance.md)
 	$(BIN)/python -m bench.export_bench
+
+eval: $(STAMP)  ## body quality vs ground truth: trafilatura alone and rss-ingest (CORPUS=DIR)
+	$(BIN)/python -m bench.evaluate $(if $(CORPUS),--corpus $(CORPUS))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

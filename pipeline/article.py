@@ -25,7 +25,7 @@ def build_article(
     Metadata: the feed's title, author and date are preferred (publishers write them for
     machines; page dates are often only a day), the page's are the fallback.
     """
-    extracted = extract_page(page)
+    extracted = extract_page(page, rules)
     url = page_canonical_url(extracted.canonical_url, page.final_url)
     # Rules follow the layout of the page we fetched and of the site it names as canonical.
     page_rules = rules.for_hosts(host_of(page.final_url), host_of(url))

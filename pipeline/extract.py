@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 from datetime import UTC, datetime
+from urllib.parse import urljoin
 
 import trafilatura
 from lxml.html import HtmlElement
@@ -11,6 +12,8 @@ from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
 from pipeline.records import ExtractedPage, HttpResponse
+from pipeline.rules import RuleSet
+from pipeline.urls import host_of
 
 HTML_TYPES = ("text/html", "application/xhtml+xml", "")
 
@@ -62,18 +65,33 @@ def _as_datetime(day: str | None) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def extract_page(page: HttpResponse) -> ExtractedPage:
+def declared_url(tree: HtmlElement) -> str | None:
+    """The URL a page declares for itself: <link rel=canonical>, else og:url."""
+    for xpath in ('//link[@rel="canonical"]/@href', '//meta[@property="og:url"]/@content'):
+        found = tree.xpath(xpath)
+        if found:
+            return str(found[0]).strip() or None
+    return None
+
+
+def extract_page(page: HttpResponse, rules: RuleSet | None = None) -> ExtractedPage:
+    """trafilatura over the page, after removing the elements the rules' selectors name."""
     _check_is_html(page)
     tree = load_html(decode_page(page))
     if tree is None:
         raise NotAnArticle("unreadable HTML")
     language = _page_language(tree)
+    hosts = [host_of(page.final_url)]
+    if (declared := declared_url(tree)) is not None:
+        hosts.append(host_of(urljoin(page.final_url, declared)))
+    prune = list(rules.xpaths_for_hosts(*hosts)) if rules else []
     document = trafilatura.bare_extraction(
         tree,
         url=page.final_url,
         with_metadata=True,
         include_comments=False,
         include_tables=True,
+        prune_xpath=prune or None,
     )
     if not isinstance(document, Document) or not (document.text or "").strip():
         raise NotAnArticle("no article text found")

@@ -1,4 +1,8 @@
-"""Cleaning rules: generic ones for every site and per-site ones, read from config/rules.toml."""
+"""Cleaning rules: generic ones for every site and per-site ones, read from config/rules.toml.
+
+Text rules drop paragraphs of the extracted text; CSS selectors (`remove_selectors`) remove
+elements from the page before extraction.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from cssselect import GenericTranslator, SelectorError
 
 from pipeline.settings import ConfigError
 
@@ -33,6 +39,17 @@ class TextRule:
 class RuleSet:
     generic: tuple[TextRule, ...] = ()
     sites: tuple[tuple[str, tuple[TextRule, ...]], ...] = ()
+    selectors: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(domain, XPath expressions) of elements removed before extraction; domain '' is generic."""
+
+    def xpaths_for_hosts(self, *hosts: str) -> tuple[str, ...]:
+        names = {host.lower().rstrip(".") for host in hosts}
+        return tuple(
+            xpath
+            for domain, xpaths in self.selectors
+            if not domain or any(name == domain or name.endswith("." + domain) for name in names)
+            for xpath in xpaths
+        )
 
     def for_hosts(self, *hosts: str) -> tuple[TextRule, ...]:
         """Rules for pages of these hosts and their parent domains (www.presstv.ir: presstv.ir)."""
@@ -59,8 +76,18 @@ def _rule(raw: Any, origin: str, action: Action) -> TextRule:
     return TextRule(name=str(raw["name"]), pattern=pattern, action=action, max_chars=max_chars)
 
 
+def _xpaths(table: dict[str, Any], origin: str) -> tuple[str, ...]:
+    xpaths = []
+    for selector in table.get("remove_selectors", []):
+        try:
+            xpaths.append(GenericTranslator().css_to_xpath(selector))
+        except (SelectorError, TypeError) as error:
+            raise ConfigError(f"{origin}: bad CSS selector {selector!r}: {error}") from None
+    return tuple(xpaths)
+
+
 def _rules(table: dict[str, Any], origin: str) -> tuple[TextRule, ...]:
-    unknown = set(table) - {"domain", "drop", "truncate"}
+    unknown = set(table) - {"domain", "drop", "truncate", "remove_selectors"}
     if unknown:
         raise ConfigError(f"{origin}: unknown keys {sorted(unknown)}")
     return tuple(_rule(raw, origin, "drop") for raw in table.get("drop", [])) + tuple(
@@ -69,14 +96,22 @@ def _rules(table: dict[str, Any], origin: str) -> tuple[TextRule, ...]:
 
 
 def rules_from_mapping(table: dict[str, Any], origin: str) -> RuleSet:
-    generic = _rules(table.get("generic", {}), f"{origin} [generic]")
+    generic_table = table.get("generic", {})
+    generic = _rules(generic_table, f"{origin} [generic]")
     sites = []
+    selectors = [("", _xpaths(generic_table, f"{origin} [generic]"))]
     for site in table.get("sites", []):
         domain = site.get("domain") if isinstance(site, dict) else None
         if not isinstance(domain, str) or not domain:
             raise ConfigError(f"{origin}: every [[sites]] entry needs a domain")
-        sites.append((domain.lower(), _rules(site, f"{origin} [[sites]] {domain}")))
-    return RuleSet(generic=generic, sites=tuple(sites))
+        where = f"{origin} [[sites]] {domain}"
+        sites.append((domain.lower(), _rules(site, where)))
+        selectors.append((domain.lower(), _xpaths(site, where)))
+    return RuleSet(
+        generic=generic,
+        sites=tuple(sites),
+        selectors=tuple((domain, xpaths) for domain, xpaths in selectors if xpaths),
+    )
 
 
 def load_rules(path: Path) -> RuleSet:

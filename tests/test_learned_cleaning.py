@@ -18,7 +18,7 @@ from tests.conftest import FIXTURES, CrawlFeeds, Sites
 
 LEDGER = FIXTURES / "sites" / "dailyledger"
 TRUTH = json.loads((LEDGER / "ground-truth.json").read_text())
-BOILERPLATE = ("By Daily Ledger Staff", "morning briefing delivered", "All rights reserved")
+BOILERPLATE = ("By Daily Ledger Staff", "morning briefing every weekday", "All rights reserved")
 
 
 @pytest.fixture
@@ -98,10 +98,10 @@ async def test_reclean_cleans_articles_stored_before_the_footer_was_learned(
     await crawl(sites.url("ledger-first-four.xml"))  # 4 articles: too few to learn from
     early = await bodies(store)
     assert len(early) == 4
-    assert all("morning briefing delivered" in body for body, _ in early.values())
+    assert all("morning briefing every weekday" in body for body, _ in early.values())
     await crawl(sites.url("dailyledger/feed.xml"))  # the rest: now it is learned
     mixed = await bodies(store)
-    assert sum("morning briefing delivered" in body for body, _ in mixed.values()) == 4
+    assert sum("morning briefing every weekday" in body for body, _ in mixed.values()) == 4
 
     config = [
         "--database",
@@ -125,9 +125,9 @@ async def test_extract_shows_what_was_learned_and_why(
     code, out, err = await rss_ingest("extract", page, "--json", "--database", database_url)
     assert code == 0, err
     document = json.loads(out)
-    assert "morning briefing delivered" in document["raw_text"]
-    assert "morning briefing delivered" not in document["body"]
+    assert "morning briefing every weekday" in document["raw_text"]
+    assert "morning briefing every weekday" not in document["body"]
     learned = [d for d in document["dropped"] if d["rule"].startswith("learned:")]
     assert len(learned) == 3
     code, out, _ = await rss_ingest("extract", page)  # no database: rules only, footer stays
-    assert code == 0 and "morning briefing delivered" in out
+    assert code == 0 and "morning briefing every weekday" in out

@@ -35,6 +35,15 @@ def test_seed_boilerplate_is_matched_by_the_right_rules(rules: RuleSet) -> None:
         "Read more: Iraq's parliament votes on foreign troops",
         "Share this article",
         "Subscribe to our newsletter",
+        # real ones, from pages of the extraction benchmark
+        "Related: From Big Bang to Present: Snapshots of Our Universe Through Time",
+        "SEE MORE: Hong Kong protests: 800 students under siege in university",
+        "[Related: Salesforce Dreamforce Keynote: AI, Integration, Alicia Keys And Protestors]",
+        "Sign Up: Stay on top of the latest breaking film and TV news! Sign up for our Email"
+        " Newsletters here.",
+        "Get the latest updates right in your inbox. Subscribe to NJ.com\u2019s newsletters.",
+        "If you buy something through this post, IGN may get a share of the sale. For more,"
+        " learn more.",
     ],
 )
 def test_generic_rules_catch_common_boilerplate(rules: RuleSet, line: str) -> None:
@@ -86,3 +95,30 @@ def test_max_chars_keeps_short_line_rules_off_prose() -> None:
     assert rule.matches("Read more here")
     assert not rule.matches("Read more about the " + "long " * 10)
     assert isinstance(rule.pattern, re.Pattern)
+
+
+def test_css_selectors_remove_elements_before_extraction() -> None:
+    from pipeline.extract import extract_page
+    from pipeline.records import HttpResponse
+
+    story = "".join(
+        f"<p>Real paragraph {n} of the story, long enough to count.</p>" for n in range(6)
+    )
+    html = (
+        "<html><body><article><h1>T</h1>"
+        + story
+        + "<div class='promo-box'><p>Buy the premium edition today, save 40%.</p></div>"
+        + "</article></body></html>"
+    ).encode()
+    page = HttpResponse("https://news.example/a", "https://news.example/a", 200, html, "text/html")
+    rules = rules_from_mapping(
+        {"sites": [{"domain": "news.example", "remove_selectors": [".promo-box"]}]}, "t"
+    )
+    assert "premium edition" in extract_page(page).text
+    assert "premium edition" not in extract_page(page, rules).text
+    other = HttpResponse(
+        "https://other.example/a", "https://other.example/a", 200, html, "text/html"
+    )
+    assert "premium edition" in extract_page(other, rules).text  # only that site's pages
+    with pytest.raises(ConfigError, match="bad CSS selector"):
+        rules_from_mapping({"generic": {"remove_selectors": ["div[[["]}}, "t")
