@@ -6,6 +6,7 @@ import codecs
 from datetime import UTC, datetime
 from urllib.parse import urljoin
 
+import py3langid
 import trafilatura
 from lxml.html import HtmlElement
 from trafilatura.settings import Document
@@ -16,6 +17,8 @@ from pipeline.rules import RuleSet
 from pipeline.urls import host_of
 
 HTML_TYPES = ("text/html", "application/xhtml+xml", "")
+MIN_WORDS_TO_DETECT = 20
+DETECT_CHARS = 3_000
 
 
 class NotAnArticle(Exception):
@@ -53,6 +56,14 @@ def _page_language(tree: HtmlElement) -> str | None:
         return None
     primary = declared.strip().split(",")[0].strip()
     return primary.lower().replace("_", "-") or None
+
+
+def detect_language(text: str) -> str | None:
+    """ISO 639-1 code of the text's language, when there is enough text to tell."""
+    if len(text.split()) < MIN_WORDS_TO_DETECT:
+        return None
+    code, _ = py3langid.classify(text[:DETECT_CHARS])
+    return str(code)
 
 
 def _as_datetime(day: str | None) -> datetime | None:
@@ -100,6 +111,6 @@ def extract_page(page: HttpResponse, rules: RuleSet | None = None) -> ExtractedP
         title=document.title,
         author=document.author,
         published_at=_as_datetime(document.date),
-        language=language or document.language,
+        language=language or detect_language(str(document.text)),
         canonical_url=document.url,
     )

@@ -75,3 +75,10 @@ def test_real_pages_extract_most_of_the_ground_truth(key: str) -> None:
     expected, got = set(_tokens(truth["articleBody"])), set(_tokens(extracted.text))
     assert len(expected & got) / len(expected) > 0.9
     assert extracted.canonical_url == truth["url"]
+
+
+def test_language_is_detected_when_the_page_does_not_declare_it() -> None:
+    body = ARTICLE.replace(" lang='fr-FR'", "").encode("utf-8")
+    assert extract_page(page(body)).language == "fr"
+    short = b"<html><body><article><p>Trop court.</p></article></body></html>"
+    assert extract_page(page(short)).language is None
