@@ -9,17 +9,11 @@ as stored and the next one picks up exactly what is missing.
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import ctypes.util
 import hashlib
 import logging
-import multiprocessing
-import os
 import random
-import signal
-import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import TracebackType
@@ -42,6 +36,7 @@ from pipeline.robots import RobotsCache
 from pipeline.rules import RuleSet
 from pipeline.settings import Settings
 from pipeline.urls import canonical_url
+from storage import articles as article_storage
 from storage import queries, site_paragraphs
 from storage.queries import FeedState, PollOutcome
 from storage.store import Store
@@ -49,44 +44,10 @@ from storage.store import Store
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Clock = Callable[[], datetime]
-PR_SET_PDEATHSIG = 1
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _die_with_parent() -> None:
-    """Linux: the kernel kills this worker if the daemon dies (kill -9), leaving no orphans."""
-    if sys.platform != "linux":
-        return
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        log.debug("prctl unavailable: pool workers may outlive a killed daemon")
-
-
-def _worker_setup() -> None:
-    # Signals are the parent's business: it shuts the pool down when it stops.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    _die_with_parent()
-    # trafilatura and htmldate warn about every odd page; the crawl reports failures itself.
-    for name in ("trafilatura", "htmldate", "courlan"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-
-
-def extraction_pool(workers: int) -> ProcessPoolExecutor:
-    """A process pool for parsing and extraction; 0 workers means one per CPU core.
-
-    'spawn' because forking a process that runs an event loop and database threads is unsafe.
-    """
-    return ProcessPoolExecutor(
-        max_workers=workers or os.cpu_count() or 1,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_worker_setup,
-    )
 
 
 def thresholds_from(settings: Settings) -> Thresholds:
@@ -318,7 +279,7 @@ class Crawler:
             batch = self._settings.store_batch_size
             originals: list[Article] = []
             for start in range(0, len(articles), batch):
-                stored = await queries.store_articles(
+                stored = await article_storage.store_articles(
                     session, feed.id, articles[start : start + batch]
                 )
                 report.new += stored.new
@@ -330,9 +291,9 @@ class Crawler:
                 await site_paragraphs.count_articles(
                     session, site, [a.body.split("\n\n") for a in site_articles], polled_at
                 )
-            await queries.forget_article_failures(session, [a.source_url for a in articles])
+            await article_storage.forget_article_failures(session, [a.source_url for a in articles])
             for failure in failures:
-                await queries.record_article_failure(
+                await article_storage.record_article_failure(
                     session,
                     feed.id,
                     failure.link,
@@ -369,7 +330,7 @@ class Crawler:
         for entry in entries:
             by_link.setdefault(canonical_url(entry.link), entry)
         async with self._store.reading() as session:
-            skip = await queries.links_to_skip(
+            skip = await article_storage.links_to_skip(
                 session, list(by_link), self._settings.max_article_attempts
             )
         return [entry for link, entry in by_link.items() if link not in skip]

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pipeline.boilerplate import ParagraphStats, Thresholds, fingerprint, learned_boilerplate
 from storage.models import SiteParagraphRow, SiteRow
-from storage.queries import chunks, insert_for
+from storage.sql import chunks, insert_for
 
 
 async def site_article_count(session: AsyncSession, site: str) -> int:

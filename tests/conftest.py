@@ -12,7 +12,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bench.fixture_server import REQUESTS, build_app
-from pipeline.crawl import Crawler, CrawlSummary, extraction_pool, utc_now
+from pipeline.crawl import Crawler, CrawlSummary, utc_now
+from pipeline.pool import extraction_pool
 from pipeline.rules import RuleSet, load_rules
 from pipeline.settings import Settings
 from storage import migrate, queries

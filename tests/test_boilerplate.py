@@ -11,7 +11,7 @@ from pipeline.boilerplate import (
 )
 from pipeline.dedup import content_hash
 from pipeline.records import Article
-from tests.test_storage_helpers import an_article
+from tests.helpers import an_article
 
 TH = Thresholds(min_articles=3, min_share=0.3, min_sample=20)
 

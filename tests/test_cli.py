@@ -2,40 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
 import sqlite3
-import sys
 from pathlib import Path
 
 import pytest
 
 from storage import migrate
 from tests.conftest import ROOT, Sites
+from tests.helpers import rss_ingest
 
 SUMMARY = re.compile(
     r"^feeds: (\d+) polled, (\d+) failed, (\d+) unchanged \| articles: (\d+) new, (\d+) duplicate, "
     r"(\d+) failed, (\d+) already stored \| [\d.]+ s$",
     re.MULTILINE,
 )
-
-
-async def rss_ingest(*args: str, cwd: Path) -> tuple[int, str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RSS_INGEST_")}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "pipeline",
-        *args,
-        cwd=cwd,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
 
 
 def write_config(folder: Path, feeds: list[str], **settings: str) -> Path:

@@ -25,6 +25,7 @@ from storage.exports import export_columns
 from storage.store import Store
 from tests.conftest import CrawlFeeds, Sites, seed_paragraphs
 from tests.databases import any_database_url
+from tests.helpers import rss_ingest
 
 database_url = any_database_url
 SITES = ("aljazeera", "sciencealert", "thehill", "mirror", "presstv")
@@ -41,22 +42,6 @@ async def filled(sites: Sites, store: Store, crawl: CrawlFeeds) -> Store:
     summary = await crawl(*feeds)
     assert summary.count("new") + summary.count("duplicate") == 10
     return store
-
-
-async def rss_ingest(*args: str, cwd: Path) -> tuple[int, str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RSS_INGEST_")}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "pipeline",
-        *args,
-        cwd=cwd,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
-    return process.returncode or 0, out.decode(), err.decode()
 
 
 async def sql_rows(store: Store, where: str = "", **params: Any) -> list[dict[str, Any]]:

@@ -2,7 +2,6 @@
 
 import asyncio
 import gzip
-import socket
 
 import brotli
 import pytest
@@ -11,12 +10,7 @@ from aiohttp import web
 from pipeline.fetch import PAGE_ACCEPT, Fetcher, FetchError
 from pipeline.settings import Settings
 from tests.conftest import Sites
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.helpers import free_port
 
 
 async def get(settings: Settings, url: str, **headers: str) -> object:

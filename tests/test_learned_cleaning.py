@@ -3,10 +3,7 @@ sharing a byline block, a newsletter box and a legal footer whose dates and link
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +12,7 @@ from sqlalchemy import text
 
 from storage.store import Store
 from tests.conftest import FIXTURES, CrawlFeeds, Sites
+from tests.helpers import rss_ingest
 
 LEDGER = FIXTURES / "sites" / "dailyledger"
 TRUTH = json.loads((LEDGER / "ground-truth.json").read_text())
@@ -75,21 +73,6 @@ async def test_a_site_footer_is_learned_and_removed_in_one_crawl(
         "Get the Daily Le",
         "© 2019 The Daily",
     ]
-
-
-async def rss_ingest(*args: str) -> tuple[int, str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RSS_INGEST_")}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "pipeline",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    return process.returncode or 0, out.decode(), err.decode()
 
 
 async def test_reclean_cleans_articles_stored_before_the_footer_was_learned(

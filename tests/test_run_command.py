@@ -14,6 +14,7 @@ import pytest
 from aiohttp import web
 
 from tests.conftest import ROOT, SEED_PAGE, Sites
+from tests.helpers import free_port
 
 ARTICLES = 6
 ARTICLE_REQUESTS = web.AppKey("article_requests", list[str])
@@ -167,14 +168,6 @@ async def test_a_second_signal_exits_at_once_leaving_no_workers(
     assert code == 130
     assert "second SIGINT: exiting now" in err
     await until(lambda: pool_workers() <= before, seconds=5)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_metrics_health_json_logs_and_status(sites: Sites, tmp_path: Path) -> None:

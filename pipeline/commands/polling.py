@@ -17,10 +17,11 @@ from pipeline.commands.context import (
     load_rules_for,
     open_store,
 )
-from pipeline.crawl import Crawler, FeedReport, extraction_pool, utc_now
+from pipeline.crawl import Crawler, FeedReport, utc_now
 from pipeline.daemon import Daemon
 from pipeline.feedlist import FeedSource, check_feed_url, load_feed_list
 from pipeline.metrics import Metrics
+from pipeline.pool import extraction_pool
 from pipeline.settings import ConfigError, Settings
 from storage import queries
 

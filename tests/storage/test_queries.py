@@ -4,6 +4,7 @@ from sqlalchemy import select, text
 
 from pipeline.dedup import content_hash
 from pipeline.records import Article
+from storage import articles as article_storage
 from storage import queries
 from storage.models import ArticleRow
 from storage.queries import PollOutcome
@@ -58,7 +59,7 @@ async def test_store_articles_links_copies_to_originals_and_is_idempotent(store:
         article("https://a.example/1", "x", source_url="https://a.example/amp/1"),  # url copy
     ]
     async with store.writing() as session:
-        result = await queries.store_articles(session, feed_id, batch)
+        result = await article_storage.store_articles(session, feed_id, batch)
     assert (result.new, result.duplicate, result.already_stored) == (1, 3, 0)
     stored = await rows(store)
     original = stored[0][0]
@@ -69,7 +70,7 @@ async def test_store_articles_links_copies_to_originals_and_is_idempotent(store:
         ("https://a.example/amp/1", original, "url"),
     ]
     async with store.writing() as session:
-        again = await queries.store_articles(session, feed_id, batch)
+        again = await article_storage.store_articles(session, feed_id, batch)
     assert (again.new, again.duplicate, again.already_stored) == (0, 0, 4)
     assert await rows(store) == stored
 
@@ -77,13 +78,15 @@ async def test_store_articles_links_copies_to_originals_and_is_idempotent(store:
 async def test_copies_across_batches_point_at_the_first_original(store: Store) -> None:
     feed_id = await new_feed(store)
     async with store.writing() as session:
-        await queries.store_articles(session, feed_id, [article("https://a/1", "Same body.")])
+        await article_storage.store_articles(
+            session, feed_id, [article("https://a/1", "Same body.")]
+        )
     async with store.writing() as session:
-        await queries.store_articles(
+        await article_storage.store_articles(
             session, feed_id, [article("https://b/1", "Same body.", guid="x")]
         )
     async with store.writing() as session:
-        await queries.store_articles(
+        await article_storage.store_articles(
             session, feed_id, [article("https://c/1", "Other body.", guid="x")]
         )
     stored = await rows(store)
@@ -93,7 +96,7 @@ async def test_copies_across_batches_point_at_the_first_original(store: Store) -
 async def test_times_are_stored_in_utc_and_read_back_aware(store: Store) -> None:
     feed_id = await new_feed(store)
     async with store.writing() as session:
-        await queries.store_articles(session, feed_id, [article("https://a/1", "Body.")])
+        await article_storage.store_articles(session, feed_id, [article("https://a/1", "Body.")])
     async with store.reading() as session:
         published = await session.scalar(select(ArticleRow.published_at))
         raw = await session.scalar(text("select cast(published_at as text) from articles"))
@@ -128,12 +131,12 @@ async def test_failed_links_are_retried_until_max_attempts(store: Store) -> None
     link = "https://a.example/broken"
     for attempt in range(1, 4):
         async with store.reading() as session:
-            skipped = await queries.links_to_skip(session, [link], max_attempts=3)
+            skipped = await article_storage.links_to_skip(session, [link], max_attempts=3)
         assert skipped == set(), attempt
         async with store.writing() as session:
-            await queries.record_article_failure(session, feed_id, link, "HTTP 500", NOW)
+            await article_storage.record_article_failure(session, feed_id, link, "HTTP 500", NOW)
     async with store.reading() as session:
-        assert await queries.links_to_skip(session, [link], max_attempts=3) == {link}
+        assert await article_storage.links_to_skip(session, [link], max_attempts=3) == {link}
 
 
 async def test_feeds_can_be_removed_and_added_back(store: Store) -> None:

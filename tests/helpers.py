@@ -1,0 +1,53 @@
+"""Helpers shared by tests: running the real command, a free port, an article to store."""
+
+import asyncio
+import os
+import socket
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pipeline.dedup import content_hash
+from pipeline.records import Article
+
+
+def an_article(body: str, url: str = "https://a.example/1", site: str = "a.example") -> Article:
+    return Article(
+        url=url,
+        source_url=url,
+        guid=None,
+        title="T",
+        author=None,
+        published_at=None,
+        fetched_at=datetime(2024, 1, 1, tzinfo=UTC),
+        language="en",
+        summary=None,
+        body=body,
+        word_count=len(body.split()),
+        content_hash=content_hash(body),
+        raw_body=body,
+        site=site,
+    )
+
+
+async def rss_ingest(*args: str, cwd: Path | None = None) -> tuple[int, str, str]:
+    """Run `rss-ingest` (python -m pipeline) as a user would: exit code, stdout, stderr."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RSS_INGEST_")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "pipeline",
+        *args,
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    return process.returncode or 0, out.decode(), err.decode()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
