@@ -26,8 +26,9 @@ demo: $(STAMP)  ## serve the bundled sample sites on 127.0.0.1, crawl them, show
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)  ## export throughput and memory at 10k and 100k rows (see docs/performance.md)
+bench: $(STAMP)  ## export throughput/memory; near-duplicate P/R and lookup cost (docs/performance.md)
 	$(BIN)/python -m bench.export_bench
+	$(BIN)/python -m bench.neardup_bench
 
 eval: $(STAMP)  ## body quality vs ground truth: trafilatura alone and rss-ingest (CORPUS=DIR)
 	$(BIN)/python -m bench.evaluate $(if $(CORPUS),--corpus $(CORPUS))

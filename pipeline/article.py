@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import replace
 from datetime import datetime
 
-from pipeline.boilerplate import site_of
+from pipeline import neardup
+from pipeline.boilerplate import apply_learned, site_of
 from pipeline.clean import clean_text, split_paragraphs
 from pipeline.dedup import content_hash
 from pipeline.extract import NotAnArticle, extract_page
@@ -50,3 +53,12 @@ def build_article(
         site=site_of(page.final_url if is_http_url(page.final_url) else url),
         dropped=cleaned.dropped,
     )
+
+
+def finish_article(article: Article, boilerplate: Collection[str], min_words: int) -> Article:
+    """The article without its site's learned boilerplate, signed for near-duplicate lookup.
+
+    Runs in the pool too: the signature must be taken of the body as it will be stored.
+    """
+    finished = apply_learned(article, boilerplate) if boilerplate else article
+    return replace(finished, signature=neardup.signature(finished.body, min_words))

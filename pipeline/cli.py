@@ -117,6 +117,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     extract.set_defaults(handler="cleaning:extract_command")
 
+    dedup = commands.add_parser(
+        "dedup", parents=[common], help="duplicate links: counts, or --rebuild them all"
+    )
+    dedup.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="recompute every duplicate link and the near-duplicate index from stored bodies",
+    )
+    dedup.set_defaults(handler="duplicates:dedup_command")
+
     db = commands.add_parser("db", help="database maintenance").add_subparsers(
         dest="db_command", required=True
     )

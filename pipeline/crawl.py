@@ -15,19 +15,13 @@ import random
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Self, TypeVar
 
 from pipeline import schedule
-from pipeline.article import build_article
-from pipeline.boilerplate import (
-    Thresholds,
-    apply_learned,
-    combined_stats,
-    fingerprint,
-    learned_boilerplate,
-)
+from pipeline.article import build_article, finish_article
+from pipeline.boilerplate import Thresholds, combined_stats, fingerprint, learned_boilerplate
 from pipeline.extract import NotAnArticle
 from pipeline.fetch import FEED_ACCEPT, PAGE_ACCEPT, Fetcher, FetchError
 from pipeline.parse import NotAFeed, parse_feed
@@ -37,7 +31,7 @@ from pipeline.rules import RuleSet
 from pipeline.settings import Settings
 from pipeline.urls import canonical_url
 from storage import articles as article_storage
-from storage import queries, site_paragraphs
+from storage import near_index, queries, site_paragraphs
 from storage.queries import FeedState, PollOutcome
 from storage.store import Store
 
@@ -258,13 +252,15 @@ class Crawler:
         )
         if parsed.warning:
             log.info("%s: %s", feed.url, parsed.warning)
-        entries = await self._new_entries(parsed.entries[: self._settings.max_entries_per_feed])
+        entries, listed_elsewhere = await self._new_entries(
+            feed.id, parsed.entries[: self._settings.max_entries_per_feed]
+        )
         results = await asyncio.gather(
             *(self._article(entry, parsed.language) for entry in entries)
         )
         extracted = [result for result in results if isinstance(result, Article)]
         failures = [result for result in results if isinstance(result, _ArticleFailure)]
-        articles = await self._without_learned_boilerplate(extracted)
+        articles = await self._finished(extracted)
 
         outcome = self._scheduled(
             replace(outcome, title=parsed.title, site_url=parsed.site_url), response, feed, parsed
@@ -275,12 +271,21 @@ class Crawler:
             failed=len(failures),
             next_poll_at=outcome.next_poll_at,
         )
+        near_since = polled_at - timedelta(days=self._settings.near_duplicate_window_days)
         async with self._store.writing() as session:
+            report.duplicate += await article_storage.store_feed_copies(
+                session, feed.id, listed_elsewhere, polled_at
+            )
+            await near_index.prune(session, near_since)
             batch = self._settings.store_batch_size
             originals: list[Article] = []
             for start in range(0, len(articles), batch):
                 stored = await article_storage.store_articles(
-                    session, feed.id, articles[start : start + batch]
+                    session,
+                    feed.id,
+                    articles[start : start + batch],
+                    self._settings.near_duplicate_threshold,
+                    near_since,
                 )
                 report.new += stored.new
                 report.duplicate += stored.duplicate
@@ -302,12 +307,12 @@ class Crawler:
                     give_up_after=self._settings.max_article_attempts if failure.final else None,
                 )
             await queries.record_poll(session, feed.id, outcome)
-        report.already_stored += len(parsed.entries) - len(entries)
+        report.already_stored += len(parsed.entries) - len(entries) - len(listed_elsewhere)
         return report
 
-    async def _without_learned_boilerplate(self, articles: Sequence[Article]) -> list[Article]:
+    async def _finished(self, articles: Sequence[Article]) -> list[Article]:
         """Remove each site's learned boilerplate, counting this batch's articles as seen."""
-        cleaned = list(articles)
+        boilerplate: dict[str, frozenset[str]] = {}
         async with self._store.reading() as session:
             for site, site_articles in _by_site(articles).items():
                 # copies and versions of one story must not make its paragraphs look recurrent
@@ -317,23 +322,36 @@ class Crawler:
                 stored = await site_paragraphs.paragraph_stats(session, site, set().union(*batch))
                 known = await site_paragraphs.site_article_count(session, site)
                 total, stats = combined_stats(known, stored, batch)
-                boilerplate = learned_boilerplate(total, stats, self._thresholds)
-                if boilerplate:
-                    for index, article in enumerate(articles):
-                        if article.site == site:
-                            cleaned[index] = apply_learned(article, boilerplate)
-        return cleaned
+                boilerplate[site] = learned_boilerplate(total, stats, self._thresholds)
+        min_words = self._settings.near_duplicate_min_words
+        return await asyncio.gather(
+            *(
+                self._in_pool(finish_article, article, boilerplate[article.site], min_words)
+                for article in articles
+            )
+        )
 
-    async def _new_entries(self, entries: Sequence[FeedEntry]) -> list[FeedEntry]:
-        """Entries whose links are neither stored nor given up on; one entry per link."""
+    async def _new_entries(
+        self, feed_id: int, entries: Sequence[FeedEntry]
+    ) -> tuple[list[FeedEntry], list[tuple[FeedEntry, int]]]:
+        """Entries to fetch, and entries another feed has stored (with that row's id).
+
+        One entry per link; links this feed has stored or has given up on are left out.
+        """
         by_link: dict[str, FeedEntry] = {}
         for entry in entries:
             by_link.setdefault(canonical_url(entry.link), entry)
         async with self._store.reading() as session:
-            skip = await article_storage.links_to_skip(
-                session, list(by_link), self._settings.max_article_attempts
+            known = await article_storage.known_links(
+                session, feed_id, list(by_link), self._settings.max_article_attempts
             )
-        return [entry for link, entry in by_link.items() if link not in skip]
+        to_fetch = [
+            entry
+            for link, entry in by_link.items()
+            if link not in known.skip and link not in known.elsewhere
+        ]
+        elsewhere = [(by_link[link], row_id) for link, row_id in known.elsewhere.items()]
+        return to_fetch, elsewhere
 
     async def _article(
         self, entry: FeedEntry, feed_language: str | None

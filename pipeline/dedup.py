@@ -1,4 +1,4 @@
-"""Exact duplicate decisions: canonical URL, feed GUID, hash of the normalised clean body.
+"""Duplicate decisions, cheapest layer first: URL key, feed GUID, exact body hash, near-duplicate.
 
 Pure: the store looks up what is already stored (StoredKeys) and executes the plan.
 """
@@ -10,10 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from pipeline import neardup
 from pipeline.clean import normalise_paragraph, split_paragraphs
-from pipeline.urls import is_http_url
+from pipeline.records import Article
+from pipeline.urls import is_http_url, url_key
 
-DuplicateKind = Literal["url", "guid", "exact"]
+DuplicateKind = Literal["url", "guid", "exact", "near"]
 
 
 def content_hash(body: str) -> str | None:
@@ -41,26 +43,51 @@ class Candidate:
     """The canonical form of the link that led to the page."""
     guid_key: str | None
     content_hash: str | None
+    signature: bytes | None = None
+    url_key: str = ""
+    source_key: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "url_key", self.url_key or url_key(self.url))
+        object.__setattr__(self, "source_key", self.source_key or url_key(self.source_url))
+
+
+def candidate_of(article: Article, feed_id: int) -> Candidate:
+    return Candidate(
+        article.url,
+        article.source_url,
+        guid_key(article.guid, feed_id),
+        article.content_hash,
+        article.signature,
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class StoredKeys:
     """Ids of stored originals by key; a key of a stored copy maps to that copy's original."""
 
+    in_feed: frozenset[str] = frozenset()
+    """URL keys (of url and source_url) of the articles this feed has stored already."""
     by_url: dict[str, int] = field(default_factory=dict)
-    """Both the url and the source_url of every stored article."""
+    """URL keys of the url and the source_url of stored articles of any feed."""
     by_guid: dict[str, int] = field(default_factory=dict)
     by_hash: dict[str, int] = field(default_factory=dict)
+    by_band: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    """Near-duplicate band keys -> originals indexed inside the window."""
+    signatures: dict[int, bytes] = field(default_factory=dict)
+    """Signatures of the originals named above."""
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
     """What to do with one candidate.
 
-    stored False: the link is stored already; nothing to do.
-    kind None: a new original, stored under url. kind 'url': the page names a stored article as
-    its canonical URL, so the copy is stored under its own link. 'guid', 'exact': a copy under
-    its url. A copy points at original_id (stored) or original_index (earlier in the batch).
+    stored False: this feed has the link already; nothing to do.
+    kind None: a new original, stored under url. kind 'url': the link or the page's canonical URL
+    is a spelling of a stored article's, so the copy is stored under its own link. 'guid',
+    'exact', 'near': a copy under its url. A copy points at original_id (stored) or
+    original_index (earlier in the batch), with the estimated similarity of the bodies when
+    both are long enough to have a signature (1.0 for an exact copy).
     """
 
     stored: bool = True
@@ -68,6 +95,7 @@ class Decision:
     kind: DuplicateKind | None = None
     original_id: int | None = None
     original_index: int | None = None
+    similarity: float | None = None
 
 
 @dataclass(slots=True)
@@ -77,14 +105,24 @@ class _Seen:
     url: dict[str, Decision] = field(default_factory=dict)
     guid: dict[str, Decision] = field(default_factory=dict)
     hash: dict[str, Decision] = field(default_factory=dict)
+    bands: dict[int, list[int]] = field(default_factory=dict)
+    """Band keys -> indexes of the batch's new originals."""
 
 
-def plan_batch(candidates: Sequence[Candidate], stored: StoredKeys) -> list[Decision]:
-    """Decide each candidate in order; earlier candidates of the batch count as stored."""
+def plan_batch(
+    candidates: Sequence[Candidate],
+    stored: StoredKeys,
+    near_threshold: float = 0.5,
+    skip_known_links: bool = True,
+) -> list[Decision]:
+    """Decide each candidate in order; earlier candidates of the batch count as stored.
+
+    skip_known_links False (relinking stored rows): a link seen before is a URL copy, not skipped.
+    """
     seen = _Seen()
     decisions: list[Decision] = []
     for index, candidate in enumerate(candidates):
-        decision = _decide(candidate, stored, seen)
+        decision = _decide(candidate, candidates, stored, seen, near_threshold, skip_known_links)
         decisions.append(decision)
         if not decision.stored:
             continue
@@ -94,34 +132,93 @@ def plan_batch(candidates: Sequence[Candidate], stored: StoredKeys) -> list[Deci
             if decision.kind is None
             else Decision(original_id=decision.original_id, original_index=decision.original_index)
         )
-        for url in (candidate.url, candidate.source_url):
-            seen.url.setdefault(url, original)
+        for key in (candidate.url_key, candidate.source_key):
+            seen.url.setdefault(key, original)
         if candidate.guid_key:
             seen.guid.setdefault(candidate.guid_key, original)
         if candidate.content_hash:
             seen.hash.setdefault(candidate.content_hash, original)
+        if decision.kind is None and candidate.signature is not None:
+            for band in neardup.band_keys(candidate.signature):
+                seen.bands.setdefault(band, []).append(index)
     return decisions
 
 
-def _decide(candidate: Candidate, stored: StoredKeys, seen: _Seen) -> Decision:
-    if candidate.source_url in stored.by_url or candidate.source_url in seen.url:
+def _decide(
+    candidate: Candidate,
+    batch: Sequence[Candidate],
+    stored: StoredKeys,
+    seen: _Seen,
+    near_threshold: float,
+    skip_known_links: bool,
+) -> Decision:
+    known = candidate.source_key in stored.in_feed or candidate.source_key in seen.url
+    if known and skip_known_links:
         return Decision(stored=False)
     layers: list[tuple[DuplicateKind, str | None, str, dict[str, int], dict[str, Decision]]] = [
-        ("url", candidate.url, candidate.source_url, stored.by_url, seen.url),
+        ("url", candidate.url_key, candidate.source_url, stored.by_url, seen.url),
+        ("url", candidate.source_key, candidate.source_url, stored.by_url, seen.url),
         ("guid", candidate.guid_key, candidate.url, stored.by_guid, seen.guid),
         ("exact", candidate.content_hash, candidate.url, stored.by_hash, seen.hash),
     ]
     for kind, key, row_url, stored_map, seen_map in layers:
         if key is None:
             continue
+        original = None
         if key in stored_map:
-            return Decision(url=row_url, kind=kind, original_id=stored_map[key])
-        if key in seen_map:
+            original = Decision(original_id=stored_map[key])
+        elif key in seen_map:
             original = seen_map[key]
+        if original is not None:
             return Decision(
                 url=row_url,
                 kind=kind,
                 original_id=original.original_id,
                 original_index=original.original_index,
+                similarity=1.0
+                if kind == "exact"
+                else _similarity(candidate, original, batch, stored),
             )
-    return Decision(url=candidate.url)
+    return _near(candidate, batch, stored, seen, near_threshold) or Decision(url=candidate.url)
+
+
+def _similarity(
+    candidate: Candidate, original: Decision, batch: Sequence[Candidate], stored: StoredKeys
+) -> float | None:
+    if candidate.signature is None:
+        return None
+    if original.original_index is not None:
+        theirs = batch[original.original_index].signature
+    else:
+        theirs = stored.signatures.get(original.original_id or 0)
+    return None if theirs is None else neardup.similarity(candidate.signature, theirs)
+
+
+def _near(
+    candidate: Candidate,
+    batch: Sequence[Candidate],
+    stored: StoredKeys,
+    seen: _Seen,
+    threshold: float,
+) -> Decision | None:
+    """The first-seen original that shares a band with the candidate and is similar enough."""
+    if candidate.signature is None:
+        return None
+    bands = neardup.band_keys(candidate.signature)
+    stored_ids = sorted({i for band in bands for i in stored.by_band.get(band, ())})
+    batch_indexes = sorted({i for band in bands for i in seen.bands.get(band, ())})
+    originals = [(Decision(original_id=i), stored.signatures.get(i)) for i in stored_ids]
+    originals += [(Decision(original_index=i), batch[i].signature) for i in batch_indexes]
+    for original, theirs in originals:  # stored first, each in the order it was seen
+        if theirs is None:
+            continue
+        score = neardup.similarity(candidate.signature, theirs)
+        if score >= threshold:
+            return Decision(
+                url=candidate.url,
+                kind="near",
+                original_id=original.original_id,
+                original_index=original.original_index,
+                similarity=score,
+            )
+    return None

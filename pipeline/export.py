@@ -20,7 +20,7 @@ from typing import IO, Any, Protocol
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import Boolean, Column, Integer
+from sqlalchemy import Boolean, Column, Float, Integer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pipeline.commands.context import CommandError
@@ -51,6 +51,8 @@ def arrow_type(column: Column[Any]) -> pa.DataType:
         return pa.bool_()
     if isinstance(column.type, Integer):
         return pa.int64()
+    if isinstance(column.type, Float):
+        return pa.float64()
     return pa.string()
 
 

@@ -97,3 +97,5 @@ class Article:
     site: str = ""
     """Registered domain of the page fetched: whose layout, rules and boilerplate apply."""
     dropped: tuple[DroppedParagraph, ...] = field(default=(), compare=False)
+    signature: bytes | None = None
+    """MinHash of the final clean body (pipeline.neardup); None for a short body."""

@@ -48,6 +48,9 @@ class Settings:
     boilerplate_min_articles: int = 3
     boilerplate_min_share: float = 0.3
     boilerplate_min_sample: int = 20
+    near_duplicate_threshold: float = 0.5
+    near_duplicate_window_days: float = 14.0
+    near_duplicate_min_words: int = 50
     min_poll_interval: float = 300.0
     max_poll_interval: float = 86_400.0
     default_poll_interval: float = 3_600.0
@@ -70,10 +73,14 @@ class Settings:
             "max_article_attempts",
             "max_entries_per_feed",
             "store_batch_size",
+            "near_duplicate_window_days",
+            "near_duplicate_min_words",
         )
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"setting {name} must be greater than 0")
+        if not 0.0 < self.near_duplicate_threshold <= 1.0:
+            raise ConfigError("setting near_duplicate_threshold must be above 0 and at most 1")
         if self.log_format not in ("text", "json"):
             raise ConfigError("setting log_format must be text or json")
         if self.min_poll_interval > self.max_poll_interval:

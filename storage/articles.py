@@ -4,51 +4,160 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pipeline.dedup import Candidate, StoredKeys, guid_key, plan_batch
-from pipeline.records import Article
+from pipeline import neardup
+from pipeline.dedup import Candidate, StoredKeys, candidate_of, guid_key, plan_batch
+from pipeline.records import Article, FeedEntry
+from pipeline.urls import canonical_url, url_key
+from storage import near_index
 from storage.models import ArticleFailureRow, ArticleRow
 from storage.sql import chunks, insert_for
 
+EVER = datetime(1970, 1, 1, tzinfo=UTC)
 
-async def links_to_skip(session: AsyncSession, links: Sequence[str], max_attempts: int) -> set[str]:
-    """Links already stored (as url or source_url) or that failed max_attempts times."""
-    found: set[str] = set()
-    for chunk in chunks(links):
-        for column in (ArticleRow.url, ArticleRow.source_url):
-            found.update((await session.scalars(select(column).where(column.in_(chunk)))).all())
-        failed = select(ArticleFailureRow.url).where(
-            ArticleFailureRow.url.in_(chunk), ArticleFailureRow.attempts >= max_attempts
-        )
-        found.update((await session.scalars(failed)).all())
+
+@dataclass(frozen=True, slots=True)
+class KnownLinks:
+    skip: frozenset[str]
+    """Links this feed has stored already (as any spelling of their URL) or given up on."""
+    elsewhere: dict[str, int]
+    """Links another feed has stored -> the id of that row: a copy needs no fetch."""
+
+
+async def _rows_by_url_key(
+    session: AsyncSession, keys: Sequence[str], before_id: int | None = None
+) -> list[tuple[str, int, int, int]]:
+    """(key, feed id, row id, original id) of rows whose url or source_url has one of the keys."""
+    found = []
+    original = func.coalesce(ArticleRow.duplicate_of, ArticleRow.id)
+    for chunk in chunks(sorted(set(keys))):
+        for column in (ArticleRow.url_key, ArticleRow.source_url_key):
+            query = select(column, ArticleRow.feed_id, ArticleRow.id, original).where(
+                column.in_(chunk)
+            )
+            if before_id is not None:
+                query = query.where(ArticleRow.id < before_id)
+            rows = await session.execute(query.order_by(ArticleRow.id))
+            found += [
+                (str(key), feed, row_id, original_id) for key, feed, row_id, original_id in rows
+            ]
     return found
 
 
-async def _stored_keys(session: AsyncSession, candidates: Sequence[Candidate]) -> StoredKeys:
-    keys = StoredKeys()
+async def known_links(
+    session: AsyncSession, feed_id: int, links: Sequence[str], max_attempts: int
+) -> KnownLinks:
+    keys = {link: url_key(link) for link in links}
+    rows = await _rows_by_url_key(session, list(keys.values()))
+    here = {key for key, feed, _, _ in rows if feed == feed_id}
+    first_row: dict[str, int] = {}
+    for key, _, row_id, _ in rows:
+        first_row[key] = min(row_id, first_row.get(key, row_id))
+    skip = {link for link, key in keys.items() if key in here}
+    for chunk in chunks(links):
+        failed = select(ArticleFailureRow.url).where(
+            ArticleFailureRow.url.in_(chunk), ArticleFailureRow.attempts >= max_attempts
+        )
+        skip.update((await session.scalars(failed)).all())
+    elsewhere = {
+        link: first_row[key] for link, key in keys.items() if link not in skip and key in first_row
+    }
+    return KnownLinks(frozenset(skip), elsewhere)
+
+
+async def store_feed_copies(
+    session: AsyncSession, feed_id: int, copies: Sequence[tuple[FeedEntry, int]], now: datetime
+) -> int:
+    """Store this feed's own rows for links another feed has stored, as URL copies.
+
+    The body is the stored row's (same URL, same page); title, date and summary are the
+    feed's, and fetched_at is when this feed listed it.
+    """
+    by_id = {row_id for _, row_id in copies}
+    stored: dict[int, ArticleRow] = {}
+    for chunk in chunks(sorted(by_id)):
+        found = await session.scalars(select(ArticleRow).where(ArticleRow.id.in_(chunk)))
+        stored.update({row.id: row for row in found})
+    rows = []
+    for entry, row_id in copies:
+        row = stored.get(row_id)
+        if row is None:
+            continue
+        link = canonical_url(entry.link)
+        rows.append(
+            {
+                "feed_id": feed_id,
+                "url": link,
+                "source_url": link,
+                "url_key": url_key(link),
+                "source_url_key": url_key(link),
+                "guid": entry.guid,
+                "guid_key": guid_key(entry.guid, feed_id),
+                "title": entry.title or row.title,
+                "author": entry.author or row.author,
+                "published_at": entry.published_at or row.published_at,
+                "fetched_at": now,
+                "language": row.language,
+                "summary": entry.summary or row.summary,
+                "body": row.body,
+                "word_count": row.word_count,
+                "content_hash": row.content_hash,
+                "raw_body": row.raw_body,
+                "site": row.site,
+                "duplicate_of": row.duplicate_of or row.id,
+                "duplicate_kind": "url",
+                "similarity": 1.0 if row.duplicate_of is None else row.similarity,
+            }
+        )
+    if not rows:
+        return 0
+    insert = insert_for(session, ArticleRow).on_conflict_do_nothing()
+    inserted = await session.execute(insert.returning(ArticleRow.id), rows)
+    return len(inserted.all())
+
+
+async def stored_keys(
+    session: AsyncSession,
+    feed_id: int | None,
+    candidates: Sequence[Candidate],
+    near_since: datetime,
+    before_id: int | None = None,
+) -> StoredKeys:
+    """What is stored under the candidates' keys (only rows before before_id, if given)."""
+    links = {key for c in candidates for key in (c.url_key, c.source_key)}
+    by_url: dict[str, int] = {}
+    in_feed: set[str] = set()
+    for key, feed, _, original_id in await _rows_by_url_key(session, sorted(links), before_id):
+        by_url.setdefault(key, original_id)
+        if feed == feed_id:
+            in_feed.add(key)
+    keys = StoredKeys(in_feed=frozenset(in_feed), by_url=by_url)
     original = func.coalesce(ArticleRow.duplicate_of, ArticleRow.id)
-    urls = sorted({url for c in candidates for url in (c.url, c.source_url)})
     guids = sorted({c.guid_key for c in candidates if c.guid_key})
     hashes = sorted({c.content_hash for c in candidates if c.content_hash})
     lookups = [
-        (ArticleRow.url, urls, keys.by_url),
-        (ArticleRow.source_url, urls, keys.by_url),
         (ArticleRow.guid_key, guids, keys.by_guid),
         (ArticleRow.content_hash, hashes, keys.by_hash),
     ]
     for column, values, into in lookups:
         for chunk in chunks(values):
-            rows = await session.execute(
-                select(column, original).where(column.in_(chunk)).order_by(ArticleRow.id)
-            )
-            for key, article_id in rows:
-                if key is not None:
-                    into.setdefault(key, article_id)
+            query = select(column, original).where(column.in_(chunk))
+            if before_id is not None:
+                query = query.where(ArticleRow.id < before_id)
+            rows = await session.execute(query.order_by(ArticleRow.id))
+            for value, article_id in rows:
+                if value is not None:
+                    into.setdefault(value, article_id)
+    bands = {b for c in candidates if c.signature for b in neardup.band_keys(c.signature)}
+    keys.by_band.update(await near_index.candidates(session, bands, near_since))
+    ids = {i for ids in keys.by_band.values() for i in ids}
+    ids |= set(keys.by_url.values()) | set(keys.by_guid.values())
+    keys.signatures.update(await near_index.signatures(session, ids))
     return keys
 
 
@@ -66,6 +175,8 @@ def _row(feed_id: int, article: Article, url: str) -> dict[str, Any]:
         "feed_id": feed_id,
         "url": url,
         "source_url": article.source_url,
+        "url_key": url_key(url),
+        "source_url_key": url_key(article.source_url),
         "guid": article.guid,
         "guid_key": guid_key(article.guid, feed_id),
         "title": article.title,
@@ -83,22 +194,34 @@ def _row(feed_id: int, article: Article, url: str) -> dict[str, Any]:
 
 
 async def store_articles(
-    session: AsyncSession, feed_id: int, articles: Sequence[Article]
+    session: AsyncSession,
+    feed_id: int,
+    articles: Sequence[Article],
+    near_threshold: float = 0.5,
+    near_since: datetime = EVER,
 ) -> StoreResult:
-    """Insert originals, then copies pointing at them; a URL stored meanwhile is left alone."""
-    candidates = [
-        Candidate(a.url, a.source_url, guid_key(a.guid, feed_id), a.content_hash) for a in articles
-    ]
-    decisions = plan_batch(candidates, await _stored_keys(session, candidates))
+    """Insert originals (and index them), then copies pointing at them.
+
+    A URL stored meanwhile by another worker is left alone: the next poll links it.
+    """
+    candidates = [candidate_of(a, feed_id) for a in articles]
+    stored = await stored_keys(session, feed_id, candidates, near_since)
+    decisions = plan_batch(candidates, stored, near_threshold)
     originals = [(i, d) for i, d in enumerate(decisions) if d.stored and d.kind is None]
     copies = [(i, d) for i, d in enumerate(decisions) if d.stored and d.kind is not None]
-    insert = insert_for(session, ArticleRow).on_conflict_do_nothing(index_elements=["url"])
+    insert = insert_for(session, ArticleRow).on_conflict_do_nothing()
     new_ids: dict[int, int] = {}
     if originals:
         rows = [_row(feed_id, articles[i], d.url or articles[i].url) for i, d in originals]
         inserted = await session.execute(insert.returning(ArticleRow.url, ArticleRow.id), rows)
         by_url = {url: article_id for url, article_id in inserted}
         new_ids = {i: by_url[d.url] for i, d in originals if d.url in by_url}
+        signed = [
+            (new_ids[i], signature, articles[i].fetched_at)
+            for i in new_ids
+            if (signature := articles[i].signature) is not None
+        ]
+        await near_index.add(session, signed)
     copy_rows = []
     for i, decision in copies:
         original = decision.original_id
@@ -107,7 +230,14 @@ async def store_articles(
         if original is None:
             continue  # its original lost a race to another worker; the next poll retries it
         row = _row(feed_id, articles[i], decision.url or articles[i].url)
-        copy_rows.append(row | {"duplicate_of": original, "duplicate_kind": decision.kind})
+        copy_rows.append(
+            row
+            | {
+                "duplicate_of": original,
+                "duplicate_kind": decision.kind,
+                "similarity": decision.similarity,
+            }
+        )
     stored_copies = 0
     if copy_rows:
         inserted = await session.execute(insert.returning(ArticleRow.id), copy_rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -33,17 +34,37 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         return await connection.run_sync(read)
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    def run(connection: Connection) -> None:
-        command.upgrade(alembic_config(connection), revision)
+async def _migrate(engine: AsyncEngine, run: Callable[[Connection], None]) -> None:
+    """Run migrations in one transaction.
 
-    async with engine.begin() as connection:
-        await connection.run_sync(run)
+    On SQLite, with foreign keys off meanwhile and checked before the commit: a migration that
+    rebuilds a table (ALTER TABLE cannot drop a constraint) drops the old one while rows still
+    point at it, which is SQLite's documented procedure for schema changes.
+    """
+    async with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:  # outside a transaction, or SQLite ignores it
+            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await connection.commit()
+        try:
+            await connection.run_sync(run)
+            if sqlite:
+                broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                if broken:
+                    raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
+            await connection.commit()
+        finally:
+            if sqlite:
+                await connection.rollback()
+                await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await connection.commit()
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    await _migrate(engine, lambda connection: command.upgrade(alembic_config(connection), revision))
 
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:
-    def run(connection: Connection) -> None:
-        command.downgrade(alembic_config(connection), revision)
-
-    async with engine.begin() as connection:
-        await connection.run_sync(run)
+    await _migrate(
+        engine, lambda connection: command.downgrade(alembic_config(connection), revision)
+    )

@@ -6,12 +6,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Text,
     TypeDecorator,
@@ -93,6 +96,18 @@ class FeedRow(Base):
 class ArticleRow(Base):
     __tablename__ = "articles"
     __table_args__ = (
+        # A feed stores a URL once; across feeds, one original per URL and copies pointing at it.
+        UniqueConstraint("feed_id", "url"),
+        Index(
+            "uq_articles_original_url",
+            "url",
+            unique=True,
+            sqlite_where=text("duplicate_of IS NULL"),
+            postgresql_where=text("duplicate_of IS NULL"),
+        ),
+        Index(None, "url"),
+        Index(None, "url_key"),
+        Index(None, "source_url_key"),
         Index(None, "guid"),
         Index(None, "content_hash"),
         Index(None, "source_url"),
@@ -102,8 +117,11 @@ class ArticleRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id"))
-    url: Mapped[str] = mapped_column(Text, unique=True)
+    url: Mapped[str] = mapped_column(Text)
     source_url: Mapped[str] = mapped_column(Text)
+    url_key: Mapped[str | None] = mapped_column(Text)
+    """url without scheme, www./m./amp. host, AMP markers, trailing slash: what URL copies share."""
+    source_url_key: Mapped[str | None] = mapped_column(Text)
     guid: Mapped[str | None] = mapped_column(Text)
     guid_key: Mapped[str | None] = mapped_column(Text, index=True)
     title: Mapped[str | None] = mapped_column(Text)
@@ -117,6 +135,8 @@ class ArticleRow(Base):
     content_hash: Mapped[str | None] = mapped_column(Text)
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
     duplicate_kind: Mapped[str | None] = mapped_column(Text)
+    similarity: Mapped[float | None] = mapped_column(Float)
+    """For a copy: estimated Jaccard similarity of its body's shingles to the original's."""
     raw_body: Mapped[str | None] = mapped_column(Text)
     """The extracted text before any cleaning, so that cleaning can be re-run."""
     site: Mapped[str | None] = mapped_column(Text, index=True)
@@ -160,3 +180,28 @@ class SiteParagraphRow(Base):
     site_articles_at_first_seen: Mapped[int] = mapped_column(Integer)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NearDuplicateSignatureRow(Base):
+    """MinHash signatures of the originals inside the near-duplicate window."""
+
+    __tablename__ = "near_duplicate_signatures"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    indexed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class NearDuplicateBandRow(Base):
+    """LSH bands: originals sharing a band key with a new article are its candidates."""
+
+    __tablename__ = "near_duplicate_bands"
+    __table_args__ = (Index(None, "indexed_at"),)
+
+    band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    indexed_at: Mapped[datetime] = mapped_column(UTCDateTime)

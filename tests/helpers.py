@@ -10,6 +10,14 @@ from pathlib import Path
 from pipeline.dedup import content_hash
 from pipeline.records import Article
 
+LEDGER_PAGES = Path(__file__).parent / "fixtures" / "sites" / "dailyledger" / "news"
+
+
+def distinct_article_page(n: int, base: str) -> str:
+    """A different real article for each n < 12 (the Daily Ledger's pages), served under base."""
+    page = LEDGER_PAGES / f"{n % 12 + 1}.html"
+    return page.read_text(encoding="utf-8").replace("{{BASE}}", base)
+
 
 def an_article(body: str, url: str = "https://a.example/1", site: str = "a.example") -> Article:
     return Article(

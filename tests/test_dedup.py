@@ -1,4 +1,5 @@
 from pipeline.dedup import Candidate, Decision, StoredKeys, content_hash, guid_key, plan_batch
+from pipeline.urls import url_key
 
 
 def test_content_hash_ignores_case_and_spacing_but_not_words() -> None:
@@ -22,9 +23,27 @@ def test_new_articles_are_originals() -> None:
     assert decisions == [Decision(url="u1"), Decision(url="u2")]
 
 
-def test_a_stored_link_is_skipped() -> None:
-    stored = StoredKeys(by_url={"u1": 10})
+def test_a_link_this_feed_stored_is_skipped() -> None:
+    stored = StoredKeys(in_feed=frozenset({"u1"}), by_url={"u1": 10})
     assert plan_batch([Candidate("u1", "u1", None, "h")], stored) == [Decision(stored=False)]
+
+
+def test_a_link_another_feed_stored_is_a_url_copy_of_this_feed() -> None:
+    stored = StoredKeys(by_url={"u1": 10})
+    (decision,) = plan_batch([Candidate("u1", "u1", None, "h")], stored)
+    assert decision == Decision(url="u1", kind="url", original_id=10)
+
+
+def test_url_spellings_of_one_article_share_a_key() -> None:
+    original = "https://www.site.example/news/story"
+    stored = StoredKeys(by_url={url_key(original): 10})
+    amp = Candidate(
+        "https://site.example/news/story/amp", "https://m.site.example/news/story/amp", None, "h"
+    )
+    (decision,) = plan_batch([amp], stored)
+    assert decision.kind == "url"
+    assert decision.original_id == 10
+    assert decision.url == "https://m.site.example/news/story/amp"
 
 
 def test_a_page_naming_a_stored_article_as_canonical_is_a_url_copy_under_its_own_link() -> None:
@@ -45,9 +64,9 @@ def test_guid_then_hash_layers_against_stored_and_within_batch() -> None:
     ]
     assert plan_batch(candidates, stored) == [
         Decision(url="a", kind="guid", original_id=1),
-        Decision(url="b", kind="exact", original_id=2),
+        Decision(url="b", kind="exact", original_id=2, similarity=1.0),
         Decision(url="c"),
-        Decision(url="d", kind="exact", original_index=2),
+        Decision(url="d", kind="exact", original_index=2, similarity=1.0),
         Decision(url="e"),
         Decision(url="f"),
     ]
@@ -57,7 +76,7 @@ def test_a_copy_of_a_copy_points_at_the_first_original() -> None:
     stored = StoredKeys(by_hash={"h": 5})
     candidates = [Candidate("a", "a", "g", "h"), Candidate("b", "b", "g", "other")]
     first, second = plan_batch(candidates, stored)
-    assert first == Decision(url="a", kind="exact", original_id=5)
+    assert first == Decision(url="a", kind="exact", original_id=5, similarity=1.0)
     assert second == Decision(url="b", kind="guid", original_id=5)
 
 

@@ -9,9 +9,11 @@ from aiohttp import web
 from sqlalchemy import text
 
 from storage.store import Store
-from tests.conftest import SEED_PAGE, CrawlFeeds, Sites
+from tests.conftest import CrawlFeeds, Sites
+from tests.helpers import distinct_article_page
 
 ARTICLES = 8
+LINKS = [f"/page/{n}" for n in range(ARTICLES)] + ["/private/secret", "/private/other"]
 
 
 class Load:
@@ -28,11 +30,9 @@ def load() -> Load:
 
 @pytest.fixture
 def app(app: web.Application, load: Load) -> web.Application:
-    page = SEED_PAGE.read_text(encoding="utf-8")
 
     async def feed(request: web.Request) -> web.Response:
-        links = [f"/page/{n}" for n in range(ARTICLES)] + ["/private/secret", "/private/other"]
-        items = "".join(f"<item><link>http://{request.host}{link}</link></item>" for link in links)
+        items = "".join(f"<item><link>http://{request.host}{link}</link></item>" for link in LINKS)
         return web.Response(
             text=f"<rss version='2.0'><channel><title>T</title>{items}</channel></rss>",
             content_type="text/xml",
@@ -45,14 +45,7 @@ def app(app: web.Application, load: Load) -> web.Application:
         await asyncio.sleep(0.1)
         load.now -= 1
         # each page a different article, so that none is a copy of another
-        body = (
-            page.replace("{{BASE}}", f"http://{request.host}")
-            .replace(
-                "As thousands of people rally", f"As thousands ({request.path}) of people rally"
-            )
-            .replace('rel="canonical"', 'rel="x-canonical"')
-            .replace('property="og:url"', 'property="x"')
-        )
+        body = distinct_article_page(LINKS.index(request.path), f"http://{request.host}/d")
         return web.Response(text=body, content_type="text/html")
 
     async def robots(request: web.Request) -> web.Response:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from tests.conftest import ROOT, SEED_PAGE, Sites
-from tests.helpers import free_port
+from tests.conftest import ROOT, Sites
+from tests.helpers import distinct_article_page, free_port
 
 ARTICLES = 6
 ARTICLE_REQUESTS = web.AppKey("article_requests", list[str])
@@ -22,7 +22,6 @@ ARTICLE_REQUESTS = web.AppKey("article_requests", list[str])
 
 @pytest.fixture
 def app(app: web.Application) -> web.Application:
-    page = SEED_PAGE.read_text(encoding="utf-8")
     app[ARTICLE_REQUESTS] = []
 
     async def feed(request: web.Request) -> web.Response:
@@ -35,11 +34,7 @@ def app(app: web.Application) -> web.Application:
     async def slow_article(request: web.Request) -> web.Response:
         request.app[ARTICLE_REQUESTS].append(request.path)
         await asyncio.sleep(0.5)
-        text = page.replace("{{BASE}}", f"http://{request.host}")
-        text = text.replace('rel="canonical"', 'rel="x"').replace(
-            'property="og:url"', 'property="x"'
-        )
-        text = text.replace("As thousands of", f"As thousands ({request.path}) of")
+        text = distinct_article_page(int(request.match_info["n"]), f"http://{request.host}/d")
         return web.Response(text=text, content_type="text/html")
 
     app.router.add_get("/slow.xml", feed)
@@ -185,8 +180,13 @@ async def test_metrics_health_json_logs_and_status(sites: Sites, tmp_path: Path)
         async with client.get(f"http://127.0.0.1:{port}/healthz") as response:
             assert response.status == 200
             assert (await response.json())["status"] == "ok"
-        async with client.get(f"http://127.0.0.1:{port}/metrics") as response:
-            metrics = await response.text()
+        # the poll is counted just after its transaction commits
+        for _ in range(100):
+            async with client.get(f"http://127.0.0.1:{port}/metrics") as response:
+                metrics = await response.text()
+            if "rss_ingest_polls_total{" in metrics:
+                break
+            await asyncio.sleep(0.05)
     assert 'rss_ingest_polls_total{outcome="ok"} 1.0' in metrics
     assert 'rss_ingest_articles_total{outcome="new"} 6.0' in metrics
     assert "rss_ingest_poll_lag_seconds" in metrics

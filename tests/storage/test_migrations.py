@@ -1,6 +1,6 @@
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
 
 from storage import migrate
 from storage.database import create_engine
@@ -85,5 +85,54 @@ async def test_upgrade_twice_is_harmless(database_url: str) -> None:
         await migrate.upgrade(engine)
         await migrate.upgrade(engine)
         assert await migrate.current_revision(engine) == migrate.head_revision()
+    finally:
+        await engine.dispose()
+
+
+async def test_revision_0005_keeps_stored_articles_and_fills_their_url_keys(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    try:
+        await migrate.upgrade(engine, "0004")
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "insert into feeds (id, url, created_at) "
+                    "values (1, 'https://site.example/rss', '2024-01-01 00:00:00+00')"
+                )
+            )
+            for article_id, url, original in (
+                (1, "https://www.site.example/news/a/", None),
+                (2, "https://site.example/news/a/amp", 1),
+            ):
+                await connection.execute(
+                    text(
+                        "insert into articles (id, feed_id, url, source_url, fetched_at, body, "
+                        "word_count, duplicate_of, duplicate_kind) values (:id, 1, :url, :url, "
+                        "'2024-01-01 00:00:00+00', 'Body.', 1, :original, :kind)"
+                    ),
+                    {
+                        "id": article_id,
+                        "url": url,
+                        "original": original,
+                        "kind": original and "url",
+                    },
+                )
+        await migrate.upgrade(engine)
+        async with engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    text(
+                        "select id, url_key, source_url_key, duplicate_of from articles order by id"
+                    )
+                )
+            ).all()
+            originals = (await connection.execute(text("select id from originals"))).all()
+        assert [tuple(row) for row in rows] == [
+            (1, "site.example/news/a", "site.example/news/a", None),
+            (2, "site.example/news/a", "site.example/news/a", 1),
+        ]
+        assert [tuple(row) for row in originals] == [(1,)]
     finally:
         await engine.dispose()

@@ -131,12 +131,13 @@ async def test_failed_links_are_retried_until_max_attempts(store: Store) -> None
     link = "https://a.example/broken"
     for attempt in range(1, 4):
         async with store.reading() as session:
-            skipped = await article_storage.links_to_skip(session, [link], max_attempts=3)
-        assert skipped == set(), attempt
+            known = await article_storage.known_links(session, feed_id, [link], max_attempts=3)
+        assert known.skip == set(), attempt
         async with store.writing() as session:
             await article_storage.record_article_failure(session, feed_id, link, "HTTP 500", NOW)
     async with store.reading() as session:
-        assert await article_storage.links_to_skip(session, [link], max_attempts=3) == {link}
+        known = await article_storage.known_links(session, feed_id, [link], max_attempts=3)
+        assert known.skip == {link}
 
 
 async def test_feeds_can_be_removed_and_added_back(store: Store) -> None:
