@@ -37,6 +37,8 @@ from storage.store import Store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# How often the near-duplicate index forgets what left its window (lookups ignore it anyway).
+PRUNE_EVERY = timedelta(hours=1)
 Clock = Callable[[], datetime]
 
 
@@ -126,6 +128,7 @@ class Crawler:
         self._thresholds = thresholds_from(settings)
         self._fetcher = Fetcher(settings)
         self._robots: RobotsCache | None = None
+        self._pruned_before: datetime | None = None
 
     async def __aenter__(self) -> Self:
         await self._fetcher.__aenter__()
@@ -276,7 +279,9 @@ class Crawler:
             report.duplicate += await article_storage.store_feed_copies(
                 session, feed.id, listed_elsewhere, polled_at
             )
-            await near_index.prune(session, near_since)
+            if self._pruned_before is None or near_since - self._pruned_before >= PRUNE_EVERY:
+                await near_index.prune(session, near_since)
+                self._pruned_before = near_since
             batch = self._settings.store_batch_size
             originals: list[Article] = []
             for start in range(0, len(articles), batch):
