@@ -316,7 +316,8 @@ class Crawler:
         return report
 
     async def _finished(self, articles: Sequence[Article]) -> list[Article]:
-        """Remove each site's learned boilerplate, counting this batch's articles as seen."""
+        """Remove each site's learned boilerplate (counting this batch's articles as seen) and
+        sign the final bodies for near-duplicate lookup, in the pool."""
         boilerplate: dict[str, frozenset[str]] = {}
         async with self._store.reading() as session:
             for site, site_articles in _by_site(articles).items():
