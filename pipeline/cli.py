@@ -117,6 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     extract.set_defaults(handler="cleaning:extract_command")
 
+    search = commands.add_parser(
+        "search", parents=[common], help="full-text search over titles and bodies"
+    )
+    search.add_argument("terms", nargs="+", help='words (all must occur) and "quoted phrases"')
+    search.add_argument("--limit", type=int, default=20, help="at most this many hits (20)")
+    search.add_argument("--originals-only", action="store_true", help="leave copies out")
+    search.add_argument("--json", action="store_true", help="one JSON object per hit")
+    search.set_defaults(handler="searching:search_command")
+
     dedup = commands.add_parser(
         "dedup", parents=[common], help="duplicate links: counts, or --rebuild them all"
     )

@@ -65,6 +65,16 @@ NAMING = {
 }
 
 
+# Made by migrations in plain SQL, with no model: full-text search (SQLite's FTS5 table and its
+# shadow tables, PostgreSQL's expression index). Alembic's comparisons leave them alone.
+SQL_ONLY = ("articles_fts", "ix_articles_search")
+
+
+def in_models(item: object, name: str | None, kind: str, reflected: bool, other: object) -> bool:
+    """Alembic's include_object: False for the objects above."""
+    return not (name or "").startswith(SQL_ONLY)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 

@@ -316,6 +316,12 @@ async def test_datasette_shows_the_tables_and_views(filled: Store, database_url:
     assert {"originals", "feed_status", "daily_counts"} <= views
     rows = (await datasette.client.get(f"/{path.stem}/feed_status.json?_shape=array")).json()
     assert len(rows) == 5
+    # Datasette finds the FTS5 index by itself: the articles table gets a search box
+    found = await datasette.client.get(f"/{path.stem}/articles.json?_search=Baghdad&_shape=array")
+    everything = await datasette.client.get(f"/{path.stem}/articles.json?_shape=array")
+    assert 0 < len(found.json()) <= len(everything.json())
+    nothing = await datasette.client.get(f"/{path.stem}/articles.json?_search=zyzzyva&_shape=array")
+    assert nothing.json() == []
 
 
 async def fill_synthetic(store: Store, count: int) -> None:
