@@ -3,7 +3,8 @@
 The schedule lives in the database (feeds.next_poll_at), so a restart resumes it: only feeds
 that fell due while the daemon was down are polled, a bounded number at a time, most overdue
 first. An APScheduler job ticks every few seconds: it re-reads the feeds file if it changed and
-hands due feeds to the crawler until feed_concurrency polls are in flight.
+claims due feeds (a lease in the database, so that daemons sharing it split the feeds) for the
+crawler until feed_concurrency polls are in flight.
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
+import socket
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -23,6 +28,22 @@ from storage import queries
 from storage.store import Store
 
 log = logging.getLogger(__name__)
+
+
+def dead_local_worker(owner: str, host: str, alive: Callable[[int], bool]) -> bool:
+    """Whether a lease owner named host:pid is a process of this host that no longer runs."""
+    owner_host, _, pid = owner.rpartition(":")
+    return owner_host == host and pid.isdigit() and not alive(int(pid))
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, and someone else's
+        return True
+    return True
 
 
 class Daemon:
@@ -47,6 +68,7 @@ class Daemon:
         self._in_flight: dict[int, asyncio.Task[FeedReport]] = {}
         self._dispatching = asyncio.Lock()
         self._stopping = False
+        self.worker = settings.worker_name or f"{socket.gethostname()}:{os.getpid()}"
 
     @property
     def in_flight(self) -> int:
@@ -64,13 +86,24 @@ class Daemon:
             coalesce=True,
             misfire_grace_time=None,
         )
+        await self._release_leases_of_dead_local_workers()
         scheduler.start()
-        log.info("daemon started: ticking every %g s", self._settings.tick_seconds)
+        log.info("daemon %s started: ticking every %g s", self.worker, self._settings.tick_seconds)
         try:
             await stop.wait()
         finally:
             scheduler.shutdown(wait=False)
             await self.shutdown()
+
+    async def _release_leases_of_dead_local_workers(self) -> None:
+        """After a kill -9 and a restart here, poll the killed daemon's feeds now, not when
+        their leases expire (other hosts' workers are left to expiry: they may be alive)."""
+        host = socket.gethostname()
+        async with self._store.writing() as session:
+            for owner in await queries.lease_holders(session, self._clock()):
+                if dead_local_worker(owner, host, process_alive):
+                    await queries.release_leases(session, owner)
+                    log.info("released the leases of %s, which no longer runs", owner)
 
     async def shutdown(self) -> None:
         self._stopping = True
@@ -86,6 +119,8 @@ class Daemon:
                 log.warning(
                     "abandoned %d polls at shutdown; they resume on restart", len(unfinished)
                 )
+        async with self._store.writing() as session:
+            await queries.release_leases(session, self.worker)
         log.info("daemon stopped")
 
     async def settle(self) -> None:
@@ -107,19 +142,19 @@ class Daemon:
                 return 0
             now = self._clock()
             room = max(self._settings.feed_concurrency - len(self._in_flight), 0)
-            async with self._store.reading() as session:
-                due = await queries.due_feeds(
-                    session, now, room, exclude=self._in_flight, only=self._only_feeds
+            lease_until = now + timedelta(seconds=self._settings.feed_lease_seconds)
+            async with self._store.writing() as session:
+                due = await queries.claim_due_feeds(
+                    session, self.worker, now, lease_until, room, only=self._only_feeds
                 )
+            async with self._store.reading() as session:
                 waiting, oldest = await queries.due_summary(session, now)
             for feed in due:
                 task = asyncio.create_task(self._crawler.poll(feed))
                 self._in_flight[feed.id] = task
                 task.add_done_callback(functools.partial(self._finished, feed.id))
             lag = (now - oldest).total_seconds() if oldest else 0.0
-            # feeds in flight are still due until their poll is recorded
-            queued = max(waiting - len(self._in_flight), 0)
-            self.metrics.tick(queued, len(self._in_flight), max(lag, 0.0))
+            self.metrics.tick(waiting, len(self._in_flight), max(lag, 0.0))
             return len(due)
 
     def _finished(self, feed_id: int, task: asyncio.Task[FeedReport]) -> None:

@@ -56,6 +56,8 @@ class Settings:
     default_poll_interval: float = 3_600.0
     max_feed_failures: int = 10
     tick_seconds: float = 10.0
+    feed_lease_seconds: float = 900.0
+    worker_name: str = ""
     shutdown_grace_seconds: float = 20.0
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0
@@ -74,6 +76,7 @@ class Settings:
             "max_entries_per_feed",
             "store_batch_size",
             "near_duplicate_window_days",
+            "feed_lease_seconds",
             "near_duplicate_min_words",
         )
         for name in positive:

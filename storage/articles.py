@@ -199,10 +199,12 @@ async def store_articles(
     articles: Sequence[Article],
     near_threshold: float = 0.5,
     near_since: datetime = EVER,
+    retry_lost_races: bool = True,
 ) -> StoreResult:
     """Insert originals (and index them), then copies pointing at them.
 
-    A URL stored meanwhile by another worker is left alone: the next poll links it.
+    An original whose URL another worker stored meanwhile (its insert did nothing) is decided
+    again, with its in-batch copies, against what that worker committed: a URL copy of it.
     """
     candidates = [candidate_of(a, feed_id) for a in articles]
     stored = await stored_keys(session, feed_id, candidates, near_since)
@@ -223,12 +225,14 @@ async def store_articles(
         ]
         await near_index.add(session, signed)
     copy_rows = []
+    lost = [i for i, _ in originals if i not in new_ids]
     for i, decision in copies:
         original = decision.original_id
         if original is None and decision.original_index is not None:
             original = new_ids.get(decision.original_index)
         if original is None:
-            continue  # its original lost a race to another worker; the next poll retries it
+            lost.append(i)  # its original lost a race to another worker
+            continue
         row = _row(feed_id, articles[i], decision.url or articles[i].url)
         copy_rows.append(
             row
@@ -242,11 +246,20 @@ async def store_articles(
     if copy_rows:
         inserted = await session.execute(insert.returning(ArticleRow.id), copy_rows)
         stored_copies = len(inserted.all())
+    new = sorted(new_ids)
+    if lost and retry_lost_races:
+        # The winner has committed by now (our insert waited for it): it is visible to this one.
+        lost = sorted(lost)
+        again = await store_articles(
+            session, feed_id, [articles[i] for i in lost], near_threshold, near_since, False
+        )
+        new += [lost[j] for j in again.originals]
+        stored_copies += again.duplicate
     return StoreResult(
-        new=len(new_ids),
+        new=len(new),
         duplicate=stored_copies,
-        already_stored=len(articles) - len(new_ids) - stored_copies,
-        originals=tuple(sorted(new_ids)),
+        already_stored=len(articles) - len(new) - stored_copies,
+        originals=tuple(sorted(new)),
     )
 
 

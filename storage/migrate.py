@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 7_311_042_019  # any constant: the PostgreSQL advisory lock of migrations
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -46,6 +47,12 @@ async def _migrate(engine: AsyncEngine, run: Callable[[Connection], None]) -> No
         if sqlite:  # outside a transaction, or SQLite ignores it
             await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             await connection.commit()
+            # Take the write lock first: the version is read, and the schema changed, under it.
+            await connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            # Daemons started together on one database migrate one after the other; the later
+            # ones then find it at head and do nothing. Held until this transaction ends.
+            await connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         try:
             await connection.run_sync(run)
             if sqlite:

@@ -101,6 +101,10 @@ class FeedRow(Base):
     next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     """Null: never scheduled, due now."""
     poll_interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    lease_owner: Mapped[str | None] = mapped_column(Text)
+    """The worker (host:pid) polling the feed, or that polled it last."""
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """While in the future, the feed is being polled by lease_owner; null once recorded."""
 
 
 class ArticleRow(Base):

@@ -150,35 +150,71 @@ async def article_counts(session: AsyncSession) -> dict[int, int]:
     return {feed_id: count for feed_id, count in await session.execute(query)}
 
 
-async def due_feeds(
+def _due(now: datetime) -> list[Any]:
+    """Active, its poll time come, and no unexpired lease held on it."""
+    return [
+        FeedRow.active.is_(True),
+        or_(FeedRow.next_poll_at.is_(None), FeedRow.next_poll_at <= now),
+        or_(FeedRow.lease_expires_at.is_(None), FeedRow.lease_expires_at <= now),
+    ]
+
+
+async def claim_due_feeds(
     session: AsyncSession,
+    owner: str,
     now: datetime,
+    lease_until: datetime,
     limit: int,
-    exclude: Iterable[int] = (),
     only: Iterable[int] | None = None,
 ) -> list[FeedState]:
-    """Active feeds whose poll time has come, most overdue (or never polled) first."""
-    query = (
-        select(FeedRow)
-        .where(FeedRow.active.is_(True))
-        .where(or_(FeedRow.next_poll_at.is_(None), FeedRow.next_poll_at <= now))
+    """Lease up to `limit` due feeds to `owner`, most overdue (or never polled) first.
+
+    One statement: UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) on PostgreSQL, so
+    that workers sharing the database never claim the same feed and never wait for each other;
+    on SQLite the database's single writer gives the same guarantee. The lease ends when the
+    poll is recorded, or when it expires (a crashed worker's feeds are then claimed by others).
+    """
+    if limit <= 0:
+        return []
+    due = (
+        select(FeedRow.id)
+        .where(*_due(now))
         .order_by(FeedRow.next_poll_at.asc().nulls_first(), FeedRow.id)
         .limit(limit)
     )
-    excluded = list(exclude)
-    if excluded:
-        query = query.where(FeedRow.id.not_in(excluded))
     if only is not None:
-        query = query.where(FeedRow.id.in_(list(only)))
-    return [_feed_state(row) for row in (await session.scalars(query)).all()]
+        due = due.where(FeedRow.id.in_(list(only)))
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    claimed = await session.scalars(
+        update(FeedRow)
+        .where(FeedRow.id.in_(due.scalar_subquery()))
+        .values(lease_owner=owner, lease_expires_at=lease_until)
+        .returning(FeedRow)
+        .execution_options(synchronize_session=False)
+    )
+    feeds = [_feed_state(row) for row in claimed.all()]
+    return sorted(feeds, key=lambda f: (f.next_poll_at is not None, f.next_poll_at or now, f.id))
+
+
+async def release_leases(session: AsyncSession, owner: str) -> None:
+    """Give back the leases of polls abandoned at shutdown: whoever runs next polls them."""
+    await session.execute(
+        update(FeedRow)
+        .where(FeedRow.lease_owner == owner, FeedRow.lease_expires_at.is_not(None))
+        .values(lease_expires_at=None)
+    )
+
+
+async def lease_holders(session: AsyncSession, now: datetime) -> list[str]:
+    """The workers holding unexpired leases."""
+    query = select(FeedRow.lease_owner).where(FeedRow.lease_expires_at > now).distinct()
+    return [owner for owner in (await session.scalars(query)).all() if owner]
 
 
 async def due_summary(session: AsyncSession, now: datetime) -> tuple[int, datetime | None]:
-    """How many active feeds are due, and the oldest poll time among them."""
-    query = select(func.count(), func.min(FeedRow.next_poll_at)).where(
-        FeedRow.active.is_(True),
-        or_(FeedRow.next_poll_at.is_(None), FeedRow.next_poll_at <= now),
-    )
+    """How many active feeds are due and not being polled, and the oldest poll time among them."""
+    query = select(func.count(), func.min(FeedRow.next_poll_at)).where(*_due(now))
     count, oldest = (await session.execute(query)).one()
     return int(count), oldest
 
@@ -203,7 +239,12 @@ class PollOutcome:
 
 
 async def record_poll(session: AsyncSession, feed_id: int, outcome: PollOutcome) -> None:
-    values: dict[str, Any] = {"last_polled_at": outcome.polled_at, "last_status": outcome.status}
+    """The poll's bookkeeping; it also ends the feed's lease (lease_owner stays: who polled)."""
+    values: dict[str, Any] = {
+        "last_polled_at": outcome.polled_at,
+        "last_status": outcome.status,
+        "lease_expires_at": None,
+    }
     if outcome.error is not None:
         values.update(last_error=outcome.error, error_count=FeedRow.error_count + 1)
     else:

@@ -1,3 +1,5 @@
+import asyncio
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
@@ -136,3 +138,14 @@ async def test_revision_0005_keeps_stored_articles_and_fills_their_url_keys(
         assert [tuple(row) for row in originals] == [(1,)]
     finally:
         await engine.dispose()
+
+
+async def test_daemons_started_together_migrate_one_after_the_other(database_url: str) -> None:
+    engines = [create_engine(database_url) for _ in range(3)]
+    try:
+        await asyncio.gather(*(migrate.upgrade(engine) for engine in engines))
+        for engine in engines:
+            assert await migrate.current_revision(engine) == migrate.head_revision()
+    finally:
+        for engine in engines:
+            await engine.dispose()
