@@ -46,10 +46,14 @@ class Candidate:
     signature: bytes | None = None
     url_key: str = ""
     source_key: str = ""
+    bands: tuple[int, ...] = ()
+    """The signature's LSH band keys (derived here once; every lookup uses them)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "url_key", self.url_key or url_key(self.url))
         object.__setattr__(self, "source_key", self.source_key or url_key(self.source_url))
+        if self.signature is not None and not self.bands:
+            object.__setattr__(self, "bands", tuple(neardup.band_keys(self.signature)))
 
 
 def candidate_of(article: Article, feed_id: int) -> Candidate:
@@ -138,8 +142,8 @@ def plan_batch(
             seen.guid.setdefault(candidate.guid_key, original)
         if candidate.content_hash:
             seen.hash.setdefault(candidate.content_hash, original)
-        if decision.kind is None and candidate.signature is not None:
-            for band in neardup.band_keys(candidate.signature):
+        if decision.kind is None:
+            for band in candidate.bands:
                 seen.bands.setdefault(band, []).append(index)
     return decisions
 
@@ -204,9 +208,8 @@ def _near(
     """The first-seen original that shares a band with the candidate and is similar enough."""
     if candidate.signature is None:
         return None
-    bands = neardup.band_keys(candidate.signature)
-    stored_ids = sorted({i for band in bands for i in stored.by_band.get(band, ())})
-    batch_indexes = sorted({i for band in bands for i in seen.bands.get(band, ())})
+    stored_ids = sorted({i for band in candidate.bands for i in stored.by_band.get(band, ())})
+    batch_indexes = sorted({i for band in candidate.bands for i in seen.bands.get(band, ())})
     originals = [(Decision(original_id=i), stored.signatures.get(i)) for i in stored_ids]
     originals += [(Decision(original_index=i), batch[i].signature) for i in batch_indexes]
     for original, theirs in originals:  # stored first, each in the order it was seen

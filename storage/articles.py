@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pipeline import neardup
 from pipeline.dedup import Candidate, StoredKeys, candidate_of, guid_key, plan_batch
 from pipeline.records import Article, FeedEntry
 from pipeline.urls import canonical_url, url_key
@@ -89,26 +88,25 @@ async def store_feed_copies(
         if row is None:
             continue
         link = canonical_url(entry.link)
+        article = Article(
+            url=link,
+            source_url=link,
+            guid=entry.guid,
+            title=entry.title or row.title,
+            author=entry.author or row.author,
+            published_at=entry.published_at or row.published_at,
+            fetched_at=now,
+            language=row.language,
+            summary=entry.summary or row.summary,
+            body=row.body,
+            word_count=row.word_count,
+            content_hash=row.content_hash,
+            raw_body=row.raw_body or "",
+            site=row.site or "",
+        )
         rows.append(
-            {
-                "feed_id": feed_id,
-                "url": link,
-                "source_url": link,
-                "url_key": url_key(link),
-                "source_url_key": url_key(link),
-                "guid": entry.guid,
-                "guid_key": guid_key(entry.guid, feed_id),
-                "title": entry.title or row.title,
-                "author": entry.author or row.author,
-                "published_at": entry.published_at or row.published_at,
-                "fetched_at": now,
-                "language": row.language,
-                "summary": entry.summary or row.summary,
-                "body": row.body,
-                "word_count": row.word_count,
-                "content_hash": row.content_hash,
-                "raw_body": row.raw_body,
-                "site": row.site,
+            _row(feed_id, article, link)
+            | {
                 "duplicate_of": row.duplicate_of or row.id,
                 "duplicate_kind": "url",
                 "similarity": 1.0 if row.duplicate_of is None else row.similarity,
@@ -153,7 +151,7 @@ async def stored_keys(
             for value, article_id in rows:
                 if value is not None:
                     into.setdefault(value, article_id)
-    bands = {b for c in candidates if c.signature for b in neardup.band_keys(c.signature)}
+    bands = {band for c in candidates for band in c.bands}
     keys.by_band.update(await near_index.candidates(session, bands, near_since))
     ids = {i for ids in keys.by_band.values() for i in ids}
     ids |= set(keys.by_url.values()) | set(keys.by_guid.values())
