@@ -210,7 +210,7 @@ async def lookup_cost(database: str, url: str) -> None:
             for _ in range(9):
                 async with store.reading() as session:
                     began = time.perf_counter()
-                    known = await stored_keys(session, 1, batch, NOW - timedelta(days=14))
+                    known = await stored_keys(session, batch, NOW - timedelta(days=14))
                     decisions = plan_batch(batch, known, 0.5)
                     timings.append((time.perf_counter() - began) / len(batch) * 1000)
                 found = sum(d.kind == "near" for d in decisions)

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from pipeline import neardup
-from pipeline.boilerplate import apply_learned, site_of
+from pipeline.boilerplate import apply_learned, fingerprint, site_of
 from pipeline.clean import clean_text, split_paragraphs
 from pipeline.dedup import content_hash
 from pipeline.extract import NotAnArticle, extract_page
@@ -52,6 +52,7 @@ def build_article(
         # a page read from a file is known by the URL it declares
         site=site_of(page.final_url if is_http_url(page.final_url) else url),
         dropped=cleaned.dropped,
+        fingerprints=tuple(fingerprint(p) for p in cleaned.body.split("\n\n")),
     )
 
 

@@ -21,7 +21,8 @@ from typing import Self, TypeVar
 
 from pipeline import schedule
 from pipeline.article import build_article, finish_article
-from pipeline.boilerplate import Thresholds, combined_stats, fingerprint, learned_boilerplate
+from pipeline.batching import Batcher
+from pipeline.boilerplate import Thresholds, combined_stats, learned_boilerplate
 from pipeline.extract import NotAnArticle
 from pipeline.fetch import FEED_ACCEPT, PAGE_ACCEPT, Fetcher, FetchError
 from pipeline.parse import NotAFeed, parse_feed
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 # How often the near-duplicate index forgets what left its window (lookups ignore it anyway).
 PRUNE_EVERY = timedelta(hours=1)
+LINGER = 0.2
 Clock = Callable[[], datetime]
 
 
@@ -106,6 +108,21 @@ class _ArticleFailure:
     final: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class _Poll:
+    """What one poll stores: the feed's bookkeeping and report, and any articles it found."""
+
+    feed: FeedState
+    outcome: PollOutcome
+    report: FeedReport
+    listed_elsewhere: Sequence[tuple[FeedEntry, int]] = ()
+    extracted: Sequence[Article] = ()
+    """The articles as the rules left them: what boilerplate learning counts."""
+    articles: Sequence[Article] = ()
+    """The same articles without learned boilerplate, signed: what is stored."""
+    failures: Sequence[_ArticleFailure] = ()
+
+
 class Crawler:
     """Polls feeds with one HTTP session; use as `async with Crawler(...) as crawler`."""
 
@@ -129,6 +146,11 @@ class Crawler:
         self._fetcher = Fetcher(settings)
         self._robots: RobotsCache | None = None
         self._pruned_before: datetime | None = None
+        # Feeds polled at once share their lookups and their write transaction.
+        self._polling = 0
+        self._known_links = Batcher(self._look_up_links, LINGER, self._polls_in_flight)
+        self._site_stats = Batcher(self._look_up_site_stats, LINGER, self._polls_in_flight)
+        self._stored = Batcher(self._store_polls, LINGER, self._polls_in_flight)
 
     async def __aenter__(self) -> Self:
         await self._fetcher.__aenter__()
@@ -168,8 +190,18 @@ class Crawler:
         summary.seconds = asyncio.get_running_loop().time() - started
         return summary
 
+    def _polls_in_flight(self) -> int:
+        return self._polling
+
     async def poll(self, feed: FeedState) -> FeedReport:
         """Poll one feed; failures are recorded and reported, never raised."""
+        self._polling += 1
+        try:
+            return await self._poll_or_record_failure(feed)
+        finally:
+            self._polling -= 1
+
+    async def _poll_or_record_failure(self, feed: FeedState) -> FeedReport:
         try:
             return await self._poll(feed)
         except (FetchError, NotAFeed) as error:
@@ -195,15 +227,14 @@ class Crawler:
             poll_interval_seconds=feed.poll_interval_seconds,
             inactive_reason=schedule.deactivation_reason(errors, status, reason, self._bounds),
         )
-        async with self._store.writing() as session:
-            await queries.record_poll(session, feed.id, outcome)
-        return FeedReport(
+        report = FeedReport(
             feed.url,
             status=status,
             error=reason,
             deactivated=outcome.inactive_reason,
             next_poll_at=outcome.next_poll_at,
         )
+        return await self._stored(_Poll(feed, outcome, report))
 
     async def _in_pool(self, function: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
@@ -244,11 +275,10 @@ class Crawler:
         )
         if response.status == 304 or outcome.body_hash == feed.last_body_hash:
             outcome = self._scheduled(outcome, response, feed, None)
-            async with self._store.writing() as session:
-                await queries.record_poll(session, feed.id, outcome)
-            return FeedReport(
+            report = FeedReport(
                 feed.url, status=response.status, unchanged=True, next_poll_at=outcome.next_poll_at
             )
+            return await self._stored(_Poll(feed, outcome, report))
 
         parsed: ParsedFeed = await self._in_pool(
             parse_feed, response.body, response.final_url, response.content_type
@@ -263,8 +293,6 @@ class Crawler:
         )
         extracted = [result for result in results if isinstance(result, Article)]
         failures = [result for result in results if isinstance(result, _ArticleFailure)]
-        articles = await self._finished(extracted)
-
         outcome = self._scheduled(
             replace(outcome, title=parsed.title, site_url=parsed.site_url), response, feed, parsed
         )
@@ -272,63 +300,109 @@ class Crawler:
             feed.url,
             status=response.status,
             failed=len(failures),
+            already_stored=len(parsed.entries) - len(entries) - len(listed_elsewhere),
             next_poll_at=outcome.next_poll_at,
         )
+        articles = await self._finished(extracted)
+        return await self._stored(
+            _Poll(feed, outcome, report, listed_elsewhere, extracted, articles, failures)
+        )
+
+    async def _store_polls(self, polls: Sequence[_Poll]) -> list[FeedReport]:
+        """Store the polls of one batch in one transaction; their reports, counts filled in."""
+        reports = [replace(poll.report) for poll in polls]
+        polled_at = min(poll.outcome.polled_at for poll in polls)
         near_since = polled_at - timedelta(days=self._settings.near_duplicate_window_days)
         async with self._store.writing() as session:
-            report.duplicate += await article_storage.store_feed_copies(
-                session, feed.id, listed_elsewhere, polled_at
-            )
+            for poll, report in zip(polls, reports, strict=True):
+                report.duplicate += await article_storage.store_feed_copies(
+                    session, poll.feed.id, poll.listed_elsewhere, poll.outcome.polled_at
+                )
             if self._pruned_before is None or near_since - self._pruned_before >= PRUNE_EVERY:
                 await near_index.prune(session, near_since)
                 self._pruned_before = near_since
-            batch = self._settings.store_batch_size
+            # (index of the poll, index in its articles) of each article
+            listed = [(p, a) for p, poll in enumerate(polls) for a in range(len(poll.articles))]
             originals: list[Article] = []
-            for start in range(0, len(articles), batch):
-                stored = await article_storage.store_articles(
+            batch = self._settings.store_batch_size
+            for start in range(0, len(listed), batch):
+                part = listed[start : start + batch]
+                stored = await article_storage.store_batch(
                     session,
-                    feed.id,
-                    articles[start : start + batch],
+                    [(polls[p].feed.id, polls[p].articles[a]) for p, a in part],
                     self._settings.near_duplicate_threshold,
                     near_since,
                 )
-                report.new += stored.new
-                report.duplicate += stored.duplicate
-                report.already_stored += stored.already_stored
-                originals += [extracted[start + index] for index in stored.originals]
+                new, copies = set(stored.originals), set(stored.copies)
+                for index, (p, a) in enumerate(part):
+                    if index in new:
+                        reports[p].new += 1
+                        originals.append(polls[p].extracted[a])
+                    elif index in copies:
+                        reports[p].duplicate += 1
+                    else:
+                        reports[p].already_stored += 1
             # Learning counts every paragraph the rules kept, learned boilerplate included.
-            for site, site_articles in _by_site(originals).items():
-                await site_paragraphs.count_articles(
-                    session, site, [a.body.split("\n\n") for a in site_articles], polled_at
-                )
-            await article_storage.forget_article_failures(session, [a.source_url for a in articles])
-            for failure in failures:
-                await article_storage.record_article_failure(
-                    session,
-                    feed.id,
-                    failure.link,
-                    failure.reason,
-                    polled_at,
-                    give_up_after=self._settings.max_article_attempts if failure.final else None,
-                )
-            await queries.record_poll(session, feed.id, outcome)
-        report.already_stored += len(parsed.entries) - len(entries) - len(listed_elsewhere)
-        return report
+            await site_paragraphs.count_articles(
+                session,
+                {
+                    site: [_paragraphs(a) for a in arts]
+                    for site, arts in _by_site(originals).items()
+                },
+                polled_at,
+            )
+            await article_storage.forget_article_failures(
+                session, [a.source_url for poll in polls for a in poll.articles]
+            )
+            for poll in polls:
+                for failure in poll.failures:
+                    await article_storage.record_article_failure(
+                        session,
+                        poll.feed.id,
+                        failure.link,
+                        failure.reason,
+                        poll.outcome.polled_at,
+                        give_up_after=(
+                            self._settings.max_article_attempts if failure.final else None
+                        ),
+                    )
+            await queries.record_polls(session, [(poll.feed.id, poll.outcome) for poll in polls])
+        return reports
+
+    async def _look_up_links(
+        self, asked: Sequence[tuple[int, Sequence[str]]]
+    ) -> list[article_storage.KnownLinks]:
+        async with self._store.reading() as session:
+            return await article_storage.known_links_of(
+                session, asked, self._settings.max_article_attempts
+            )
+
+    async def _look_up_site_stats(
+        self, asked: Sequence[dict[str, set[str]]]
+    ) -> list[dict[str, site_paragraphs.SiteStats]]:
+        """Every caller gets the stats of all sites asked in the batch (a superset of its own)."""
+        wanted: dict[str, set[str]] = {}
+        for sites in asked:
+            for site, prints in sites.items():
+                wanted.setdefault(site, set()).update(prints)
+        async with self._store.reading() as session:
+            stats = await site_paragraphs.site_stats(session, wanted)
+        return [stats] * len(asked)
 
     async def _finished(self, articles: Sequence[Article]) -> list[Article]:
         """Remove each site's learned boilerplate (counting this batch's articles as seen) and
         sign the final bodies for near-duplicate lookup, in the pool."""
+        batches: dict[str, list[set[str]]] = {}
+        for site, site_articles in _by_site(articles).items():
+            # copies and versions of one story must not make its paragraphs look recurrent
+            by_text = {a.content_hash or a.url: a for a in site_articles}.values()
+            distinct = {a.guid or a.url: a for a in by_text}.values()
+            batches[site] = [set(a.fingerprints) for a in distinct]
+        stored = await self._site_stats({site: set().union(*b) for site, b in batches.items()})
         boilerplate: dict[str, frozenset[str]] = {}
-        async with self._store.reading() as session:
-            for site, site_articles in _by_site(articles).items():
-                # copies and versions of one story must not make its paragraphs look recurrent
-                by_text = {a.content_hash or a.url: a for a in site_articles}.values()
-                distinct = {a.guid or a.url: a for a in by_text}.values()
-                batch = [{fingerprint(p) for p in a.body.split("\n\n")} for a in distinct]
-                stored = await site_paragraphs.paragraph_stats(session, site, set().union(*batch))
-                known = await site_paragraphs.site_article_count(session, site)
-                total, stats = combined_stats(known, stored, batch)
-                boilerplate[site] = learned_boilerplate(total, stats, self._thresholds)
+        for site, batch in batches.items():
+            total, stats = combined_stats(stored[site].articles, stored[site].paragraphs, batch)
+            boilerplate[site] = learned_boilerplate(total, stats, self._thresholds)
         min_words = self._settings.near_duplicate_min_words
         return await asyncio.gather(
             *(
@@ -347,10 +421,7 @@ class Crawler:
         by_link: dict[str, FeedEntry] = {}
         for entry in entries:
             by_link.setdefault(canonical_url(entry.link), entry)
-        async with self._store.reading() as session:
-            known = await article_storage.known_links(
-                session, feed_id, list(by_link), self._settings.max_article_attempts
-            )
+        known = await self._known_links((feed_id, list(by_link)))
         to_fetch = [
             entry
             for link, entry in by_link.items()
@@ -376,6 +447,10 @@ class Crawler:
         except (ValueError, TypeError, LookupError, RecursionError) as error:
             # lxml and trafilatura raise these on pathological pages.
             return _ArticleFailure(link, f"extraction failed: {type(error).__name__}: {error}")
+
+
+def _paragraphs(article: Article) -> list[tuple[str, str]]:
+    return list(zip(article.fingerprints, article.body.split("\n\n"), strict=True))
 
 
 def _by_site(articles: Sequence[Article]) -> dict[str, list[Article]]:

@@ -48,6 +48,8 @@ class Candidate:
     source_key: str = ""
     bands: tuple[int, ...] = ()
     """The signature's LSH band keys (derived here once; every lookup uses them)."""
+    feed_id: int | None = None
+    """The feed that listed it: a batch may hold several feeds' articles."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "url_key", self.url_key or url_key(self.url))
@@ -63,6 +65,7 @@ def candidate_of(article: Article, feed_id: int) -> Candidate:
         guid_key(article.guid, feed_id),
         article.content_hash,
         article.signature,
+        feed_id=feed_id,
     )
 
 
@@ -70,8 +73,8 @@ def candidate_of(article: Article, feed_id: int) -> Candidate:
 class StoredKeys:
     """Ids of stored originals by key; a key of a stored copy maps to that copy's original."""
 
-    in_feed: frozenset[str] = frozenset()
-    """URL keys (of url and source_url) of the articles this feed has stored already."""
+    in_feed: frozenset[tuple[int | None, str]] = frozenset()
+    """(feed id, URL key of url or source_url) of the articles each feed has stored already."""
     by_url: dict[str, int] = field(default_factory=dict)
     """URL keys of the url and the source_url of stored articles of any feed."""
     by_guid: dict[str, int] = field(default_factory=dict)
@@ -111,6 +114,8 @@ class _Seen:
     hash: dict[str, Decision] = field(default_factory=dict)
     bands: dict[int, list[int]] = field(default_factory=dict)
     """Band keys -> indexes of the batch's new originals."""
+    links: set[tuple[int | None, str]] = field(default_factory=set)
+    """(feed id, URL key) of this batch's stored candidates: a feed's second listing is known."""
 
 
 def plan_batch(
@@ -138,6 +143,7 @@ def plan_batch(
         )
         for key in (candidate.url_key, candidate.source_key):
             seen.url.setdefault(key, original)
+            seen.links.add((candidate.feed_id, key))
         if candidate.guid_key:
             seen.guid.setdefault(candidate.guid_key, original)
         if candidate.content_hash:
@@ -156,7 +162,8 @@ def _decide(
     near_threshold: float,
     skip_known_links: bool,
 ) -> Decision:
-    known = candidate.source_key in stored.in_feed or candidate.source_key in seen.url
+    link = (candidate.feed_id, candidate.source_key)
+    known = link in stored.in_feed or link in seen.links
     if known and skip_known_links:
         return Decision(stored=False)
     layers: list[tuple[DuplicateKind, str | None, str, dict[str, int], dict[str, Decision]]] = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from pipeline.crawl import FeedReport
@@ -41,6 +41,12 @@ class Metrics:
         self.poll_lag = Gauge(
             "rss_ingest_poll_lag_seconds",
             "How late the most overdue due feed is",
+            registry=self.registry,
+        )
+        self.loop_lag = Histogram(
+            "rss_ingest_event_loop_lag_seconds",
+            "How late the event loop woke a timer (CPU work blocking the loop shows here)",
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
             registry=self.registry,
         )
         self.last_tick = Gauge(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import importlib
 import logging
 import multiprocessing
 import os
@@ -34,6 +35,13 @@ def _worker_setup() -> None:
     # trafilatura and htmldate warn about every odd page; the crawl reports failures itself.
     for name in ("trafilatura", "htmldate", "courlan"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    # Half a second of imports (trafilatura, lxml, scipy), done while the parent sets up.
+    importlib.import_module("pipeline.article")
+    importlib.import_module("pipeline.parse")
+
+
+def _started() -> None:
+    """A first task for each worker: the pool starts its processes on demand."""
 
 
 def extraction_pool(workers: int) -> ProcessPoolExecutor:
@@ -41,8 +49,12 @@ def extraction_pool(workers: int) -> ProcessPoolExecutor:
 
     'spawn' because forking a process that runs an event loop and database threads is unsafe.
     """
-    return ProcessPoolExecutor(
-        max_workers=workers or os.cpu_count() or 1,
+    count = workers or os.cpu_count() or 1
+    pool = ProcessPoolExecutor(
+        max_workers=count,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_worker_setup,
     )
+    for _ in range(count):
+        pool.submit(_started)
+    return pool

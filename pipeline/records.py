@@ -99,3 +99,6 @@ class Article:
     dropped: tuple[DroppedParagraph, ...] = field(default=(), compare=False)
     signature: bytes | None = None
     """MinHash of the final clean body (pipeline.neardup); None for a short body."""
+    fingerprints: tuple[str, ...] = field(default=(), compare=False)
+    """pipeline.boilerplate fingerprints of the body's paragraphs as extracted, in order:
+    taken in the pool, so that learning costs the crawl's event loop nothing."""

@@ -100,7 +100,7 @@ async def relink(
                 for r, signature in zip(rows, signatures, strict=True)
             ]
             since = min(r.fetched_at for r in rows) - window
-            known = await stored_keys(session, None, candidates, since, before_id=rows[0].id)
+            known = await stored_keys(session, candidates, since, before_id=rows[0].id)
             decisions = plan_batch(
                 candidates, known, settings.near_duplicate_threshold, skip_known_links=False
             )

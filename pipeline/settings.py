@@ -40,7 +40,7 @@ class Settings:
     per_host_delay: float = 0.5
     max_retry_after: float = 86_400.0
     respect_robots_txt: bool = True
-    feed_concurrency: int = 16
+    feed_concurrency: int = 64
     extract_workers: int = 0
     max_article_attempts: int = 3
     max_entries_per_feed: int = 500

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pipeline.dedup import Candidate, StoredKeys, candidate_of, guid_key, plan_batch
@@ -31,42 +31,64 @@ class KnownLinks:
 async def _rows_by_url_key(
     session: AsyncSession, keys: Sequence[str], before_id: int | None = None
 ) -> list[tuple[str, int, int, int]]:
-    """(key, feed id, row id, original id) of rows whose url or source_url has one of the keys."""
-    found = []
+    """(key, feed id, row id, original id) of rows whose url or source_url has one of the keys:
+    the url matches first, then the source_url ones, each in the order the rows were stored."""
+    by_url, by_source = [], []
     original = func.coalesce(ArticleRow.duplicate_of, ArticleRow.id)
     for chunk in chunks(sorted(set(keys))):
-        for column in (ArticleRow.url_key, ArticleRow.source_url_key):
-            query = select(column, ArticleRow.feed_id, ArticleRow.id, original).where(
-                column.in_(chunk)
-            )
-            if before_id is not None:
-                query = query.where(ArticleRow.id < before_id)
-            rows = await session.execute(query.order_by(ArticleRow.id))
-            found += [
-                (str(key), feed, row_id, original_id) for key, feed, row_id, original_id in rows
-            ]
-    return found
+        wanted = set(chunk)
+        query = select(
+            ArticleRow.url_key,
+            ArticleRow.source_url_key,
+            ArticleRow.feed_id,
+            ArticleRow.id,
+            original,
+        ).where(or_(ArticleRow.url_key.in_(chunk), ArticleRow.source_url_key.in_(chunk)))
+        if before_id is not None:
+            query = query.where(ArticleRow.id < before_id)
+        for key, source_key, feed, row_id, original_id in await session.execute(
+            query.order_by(ArticleRow.id)
+        ):
+            if key in wanted:
+                by_url.append((str(key), feed, row_id, original_id))
+            if source_key in wanted:
+                by_source.append((str(source_key), feed, row_id, original_id))
+    return by_url + by_source
 
 
 async def known_links(
     session: AsyncSession, feed_id: int, links: Sequence[str], max_attempts: int
 ) -> KnownLinks:
-    keys = {link: url_key(link) for link in links}
+    (known,) = await known_links_of(session, [(feed_id, links)], max_attempts)
+    return known
+
+
+async def known_links_of(
+    session: AsyncSession, feeds: Sequence[tuple[int, Sequence[str]]], max_attempts: int
+) -> list[KnownLinks]:
+    """KnownLinks for each (feed id, links) asked, in one lookup for all."""
+    keys = {link: url_key(link) for _, links in feeds for link in links}
     rows = await _rows_by_url_key(session, list(keys.values()))
-    here = {key for key, feed, _, _ in rows if feed == feed_id}
+    stored_by = {(feed, key) for key, feed, _, _ in rows}
     first_row: dict[str, int] = {}
     for key, _, row_id, _ in rows:
         first_row[key] = min(row_id, first_row.get(key, row_id))
-    skip = {link for link, key in keys.items() if key in here}
-    for chunk in chunks(links):
+    given_up: set[str] = set()
+    for chunk in chunks(sorted(keys)):
         failed = select(ArticleFailureRow.url).where(
             ArticleFailureRow.url.in_(chunk), ArticleFailureRow.attempts >= max_attempts
         )
-        skip.update((await session.scalars(failed)).all())
-    elsewhere = {
-        link: first_row[key] for link, key in keys.items() if link not in skip and key in first_row
-    }
-    return KnownLinks(frozenset(skip), elsewhere)
+        given_up.update((await session.scalars(failed)).all())
+    answers = []
+    for feed_id, links in feeds:
+        skip = {link for link in links if (feed_id, keys[link]) in stored_by or link in given_up}
+        elsewhere = {
+            link: first_row[keys[link]]
+            for link in links
+            if link not in skip and keys[link] in first_row
+        }
+        answers.append(KnownLinks(frozenset(skip), elsewhere))
+    return answers
 
 
 async def store_feed_copies(
@@ -121,7 +143,6 @@ async def store_feed_copies(
 
 async def stored_keys(
     session: AsyncSession,
-    feed_id: int | None,
     candidates: Sequence[Candidate],
     near_since: datetime,
     before_id: int | None = None,
@@ -129,11 +150,10 @@ async def stored_keys(
     """What is stored under the candidates' keys (only rows before before_id, if given)."""
     links = {key for c in candidates for key in (c.url_key, c.source_key)}
     by_url: dict[str, int] = {}
-    in_feed: set[str] = set()
+    in_feed: set[tuple[int | None, str]] = set()
     for key, feed, _, original_id in await _rows_by_url_key(session, sorted(links), before_id):
         by_url.setdefault(key, original_id)
-        if feed == feed_id:
-            in_feed.add(key)
+        in_feed.add((feed, key))
     keys = StoredKeys(in_feed=frozenset(in_feed), by_url=by_url)
     original = func.coalesce(ArticleRow.duplicate_of, ArticleRow.id)
     guids = sorted({c.guid_key for c in candidates if c.guid_key})
@@ -161,11 +181,24 @@ async def stored_keys(
 
 @dataclass(frozen=True, slots=True)
 class StoreResult:
-    new: int = 0
-    duplicate: int = 0
-    already_stored: int = 0
+    size: int = 0
+    """How many articles the batch had."""
     originals: tuple[int, ...] = ()
     """Indexes (in the batch given) of the articles stored as new originals."""
+    copies: tuple[int, ...] = ()
+    """Indexes of the articles stored as copies; the others were stored already."""
+
+    @property
+    def new(self) -> int:
+        return len(self.originals)
+
+    @property
+    def duplicate(self) -> int:
+        return len(self.copies)
+
+    @property
+    def already_stored(self) -> int:
+        return self.size - self.new - self.duplicate
 
 
 def _row(feed_id: int, article: Article, url: str) -> dict[str, Any]:
@@ -197,32 +230,46 @@ async def store_articles(
     articles: Sequence[Article],
     near_threshold: float = 0.5,
     near_since: datetime = EVER,
+) -> StoreResult:
+    """store_batch for one feed's articles."""
+    return await store_batch(
+        session, [(feed_id, article) for article in articles], near_threshold, near_since
+    )
+
+
+async def store_batch(
+    session: AsyncSession,
+    listed: Sequence[tuple[int, Article]],
+    near_threshold: float = 0.5,
+    near_since: datetime = EVER,
     retry_lost_races: bool = True,
 ) -> StoreResult:
-    """Insert originals (and index them), then copies pointing at them.
+    """Store (feed id, article) pairs, of one feed or several: originals (indexed), then copies
+    pointing at them.
 
     An original whose URL another worker stored meanwhile (its insert did nothing) is decided
     again, with its in-batch copies, against what that worker committed: a URL copy of it.
     """
-    candidates = [candidate_of(a, feed_id) for a in articles]
-    stored = await stored_keys(session, feed_id, candidates, near_since)
+    candidates = [candidate_of(article, feed_id) for feed_id, article in listed]
+    stored = await stored_keys(session, candidates, near_since)
     decisions = plan_batch(candidates, stored, near_threshold)
     originals = [(i, d) for i, d in enumerate(decisions) if d.stored and d.kind is None]
     copies = [(i, d) for i, d in enumerate(decisions) if d.stored and d.kind is not None]
     insert = insert_for(session, ArticleRow).on_conflict_do_nothing()
     new_ids: dict[int, int] = {}
     if originals:
-        rows = [_row(feed_id, articles[i], d.url or articles[i].url) for i, d in originals]
+        rows = [_row(*listed[i], d.url or listed[i][1].url) for i, d in originals]
         inserted = await session.execute(insert.returning(ArticleRow.url, ArticleRow.id), rows)
         by_url = {url: article_id for url, article_id in inserted}
         new_ids = {i: by_url[d.url] for i, d in originals if d.url in by_url}
         signed = [
-            (new_ids[i], signature, articles[i].fetched_at)
+            (new_ids[i], signature, article.fetched_at)
             for i in new_ids
-            if (signature := articles[i].signature) is not None
+            if (signature := (article := listed[i][1]).signature) is not None
         ]
         await near_index.add(session, signed)
-    copy_rows = []
+    copy_rows: list[dict[str, Any]] = []
+    copy_indexes: list[int] = []
     lost = [i for i, _ in originals if i not in new_ids]
     for i, decision in copies:
         original = decision.original_id
@@ -231,7 +278,7 @@ async def store_articles(
         if original is None:
             lost.append(i)  # its original lost a race to another worker
             continue
-        row = _row(feed_id, articles[i], decision.url or articles[i].url)
+        row = _row(*listed[i], decision.url or listed[i][1].url)
         copy_rows.append(
             row
             | {
@@ -240,25 +287,28 @@ async def store_articles(
                 "similarity": decision.similarity,
             }
         )
-    stored_copies = 0
+        copy_indexes.append(i)
+    stored_copies: list[int] = []
     if copy_rows:
-        inserted = await session.execute(insert.returning(ArticleRow.id), copy_rows)
-        stored_copies = len(inserted.all())
+        inserted = await session.execute(
+            insert.returning(ArticleRow.feed_id, ArticleRow.url), copy_rows
+        )
+        # An insert does nothing where that feed has a row under that URL already.
+        returned = {(feed_id, url) for feed_id, url in inserted}
+        for i, row in zip(copy_indexes, copy_rows, strict=True):
+            if (row["feed_id"], row["url"]) in returned:
+                returned.discard((row["feed_id"], row["url"]))
+                stored_copies.append(i)
     new = sorted(new_ids)
     if lost and retry_lost_races:
         # The winner has committed by now (our insert waited for it): it is visible to this one.
         lost = sorted(lost)
-        again = await store_articles(
-            session, feed_id, [articles[i] for i in lost], near_threshold, near_since, False
+        again = await store_batch(
+            session, [listed[i] for i in lost], near_threshold, near_since, False
         )
         new += [lost[j] for j in again.originals]
-        stored_copies += again.duplicate
-    return StoreResult(
-        new=len(new),
-        duplicate=stored_copies,
-        already_stored=len(articles) - len(new) - stored_copies,
-        originals=tuple(sorted(new)),
-    )
+        stored_copies += [lost[j] for j in again.copies]
+    return StoreResult(len(listed), tuple(sorted(new)), tuple(sorted(stored_copies)))
 
 
 async def record_article_failure(

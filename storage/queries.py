@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ArticleRow, FeedRow
@@ -239,14 +239,42 @@ class PollOutcome:
 
 
 async def record_poll(session: AsyncSession, feed_id: int, outcome: PollOutcome) -> None:
-    """The poll's bookkeeping; it also ends the feed's lease (lease_owner stays: who polled)."""
+    await record_polls(session, [(feed_id, outcome)])
+
+
+async def record_polls(session: AsyncSession, polls: Sequence[tuple[int, PollOutcome]]) -> None:
+    """Each poll's bookkeeping; it also ends the feed's lease (lease_owner stays: who polled).
+
+    Polls that set the same columns share one executemany UPDATE.
+    """
+    shapes: dict[tuple[bool, tuple[str, ...]], list[dict[str, Any]]] = {}
+    for feed_id, outcome in polls:
+        values = await _poll_values(session, outcome)
+        shapes.setdefault((outcome.error is not None, tuple(sorted(values))), []).append(
+            values | {"feed_id": feed_id}
+        )
+    # Core, not ORM: an ORM UPDATE given many rows wants them by primary key.
+    table = cast(Table, FeedRow.__table__)
+    feeds = table.c
+    for (failed, names), rows in shapes.items():
+        statement = (
+            update(table)
+            .where(feeds.id == bindparam("feed_id"))
+            .values({name: bindparam(name) for name in names})
+        )
+        if failed:
+            statement = statement.values(error_count=feeds.error_count + 1)
+        await session.execute(statement, rows)
+
+
+async def _poll_values(session: AsyncSession, outcome: PollOutcome) -> dict[str, Any]:
     values: dict[str, Any] = {
         "last_polled_at": outcome.polled_at,
         "last_status": outcome.status,
         "lease_expires_at": None,
     }
     if outcome.error is not None:
-        values.update(last_error=outcome.error, error_count=FeedRow.error_count + 1)
+        values.update(last_error=outcome.error)
     else:
         values.update(last_error=None, error_count=0)
         if outcome.status != 304:
@@ -269,7 +297,7 @@ async def record_poll(session: AsyncSession, feed_id: int, outcome: PollOutcome)
         taken = await session.scalar(select(FeedRow.id).where(FeedRow.url == outcome.moved_to))
         if taken is None:
             values["url"] = outcome.moved_to
-    await session.execute(update(FeedRow).where(FeedRow.id == feed_id).values(**values))
+    return values
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,36 +2,61 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pipeline.boilerplate import ParagraphStats, Thresholds, fingerprint, learned_boilerplate
+from pipeline.boilerplate import ParagraphStats, Thresholds, learned_boilerplate
 from storage.models import SiteParagraphRow, SiteRow
 from storage.sql import chunks, insert_for
 
 
 async def site_article_count(session: AsyncSession, site: str) -> int:
-    count = await session.scalar(select(SiteRow.article_count).where(SiteRow.site == site))
-    return int(count or 0)
+    return (await site_article_counts(session, [site])).get(site, 0)
 
 
-async def paragraph_stats(
-    session: AsyncSession, site: str, fingerprints: Collection[str]
-) -> dict[str, ParagraphStats]:
-    stats: dict[str, ParagraphStats] = {}
-    for chunk in chunks(sorted(fingerprints)):
+async def site_article_counts(session: AsyncSession, sites: Collection[str]) -> dict[str, int]:
+    """Original articles counted so far for each site that has any."""
+    counts: dict[str, int] = {}
+    for chunk in chunks(sorted(sites)):
+        rows = await session.execute(
+            select(SiteRow.site, SiteRow.article_count).where(SiteRow.site.in_(chunk))
+        )
+        counts.update({site: int(count) for site, count in rows})
+    return counts
+
+
+@dataclass(frozen=True, slots=True)
+class SiteStats:
+    articles: int
+    """Original articles counted for the site so far."""
+    paragraphs: dict[str, ParagraphStats]
+    """The counts of those fingerprints asked for that the site has."""
+
+
+async def site_stats(
+    session: AsyncSession, wanted: Mapping[str, Collection[str]]
+) -> dict[str, SiteStats]:
+    """For each site asked: its article count and the counts of the fingerprints asked."""
+    sites = sorted(wanted)
+    articles = await site_article_counts(session, sites)
+    found: dict[str, dict[str, ParagraphStats]] = {site: {} for site in sites}
+    for chunk in chunks(sorted(set().union(*wanted.values()))):
         rows = await session.execute(
             select(
+                SiteParagraphRow.site,
                 SiteParagraphRow.fingerprint,
                 SiteParagraphRow.article_count,
                 SiteParagraphRow.site_articles_at_first_seen,
-            ).where(SiteParagraphRow.site == site, SiteParagraphRow.fingerprint.in_(chunk))
+            ).where(SiteParagraphRow.site.in_(sites), SiteParagraphRow.fingerprint.in_(chunk))
         )
-        stats.update({print_: ParagraphStats(n, since) for print_, n, since in rows})
-    return stats
+        for site, print_, count, since in rows:
+            if print_ in wanted[site]:
+                found[site][print_] = ParagraphStats(count, since)
+    return {site: SiteStats(articles.get(site, 0), found[site]) for site in sites}
 
 
 async def site_boilerplate(
@@ -53,45 +78,49 @@ async def site_boilerplate(
 
 
 async def count_articles(
-    session: AsyncSession, site: str, articles: Sequence[Sequence[str]], now: datetime
+    session: AsyncSession,
+    by_site: Mapping[str, Sequence[Sequence[tuple[str, str]]]],
+    now: datetime,
 ) -> None:
-    """Count new original articles (their paragraphs, before learned removal) for a site."""
-    if not articles:
+    """Count new original articles, by site: each is its paragraphs (before learned removal)
+    as (fingerprint, text) pairs."""
+    by_site = {site: articles for site, articles in by_site.items() if articles}
+    if not by_site:
         return
-    before = await site_article_count(session, site)
-    site_insert = insert_for(session, SiteRow).values(site=site, article_count=len(articles))
+    before = await site_article_counts(session, by_site)
+    site_insert = insert_for(session, SiteRow)
     await session.execute(
         site_insert.on_conflict_do_update(
             index_elements=["site"],
-            set_={"article_count": SiteRow.article_count + len(articles)},
-        )
+            set_={"article_count": SiteRow.article_count + site_insert.excluded.article_count},
+        ),
+        [{"site": site, "article_count": len(articles)} for site, articles in by_site.items()],
     )
-    seen: dict[str, tuple[str, int]] = {}
-    for paragraphs in articles:
-        for print_, text in {fingerprint(p): p for p in paragraphs}.items():
-            sample, count = seen.get(print_, (text, 0))
-            seen[print_] = (sample, count + 1)
+    seen: dict[tuple[str, str], tuple[str, int]] = {}
+    for site, articles in by_site.items():
+        for paragraphs in articles:
+            for print_, text in dict(paragraphs).items():
+                sample, count = seen.get((site, print_), (text, 0))
+                seen[site, print_] = (sample, count + 1)
     rows = [
         {
             "site": site,
             "fingerprint": print_,
             "sample": sample,
             "article_count": count,
-            "site_articles_at_first_seen": before,
+            "site_articles_at_first_seen": before.get(site, 0),
             "first_seen_at": now,
             "last_seen_at": now,
         }
-        for print_, (sample, count) in seen.items()
+        # sorted by key: concurrent workers upserting one site's paragraphs lock in one order
+        for (site, print_), (sample, count) in sorted(seen.items())
     ]
-    statement = insert_for(session, SiteParagraphRow)
-    for chunk in chunks(rows):
-        upsert = statement.values(list(chunk))
-        await session.execute(
-            upsert.on_conflict_do_update(
-                index_elements=["site", "fingerprint"],
-                set_={
-                    "article_count": SiteParagraphRow.article_count + upsert.excluded.article_count,
-                    "last_seen_at": upsert.excluded.last_seen_at,
-                },
-            )
-        )
+    insert = insert_for(session, SiteParagraphRow)
+    upsert = insert.on_conflict_do_update(
+        index_elements=["site", "fingerprint"],
+        set_={
+            "article_count": SiteParagraphRow.article_count + insert.excluded.article_count,
+            "last_seen_at": insert.excluded.last_seen_at,
+        },
+    )
+    await session.execute(upsert, rows)

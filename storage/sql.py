@@ -21,8 +21,12 @@ def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
 
 
 def insert_for(session: AsyncSession, model: type[Base]) -> Any:
-    """An INSERT that supports ON CONFLICT for the session's dialect."""
+    """An INSERT that supports ON CONFLICT for the session's dialect.
+
+    A Core insert of the model's table: with a list of rows it runs as one cached executemany,
+    where an ORM insert would go through the ORM's per-row bulk machinery.
+    """
     dialect = session.get_bind().dialect.name
     module: Any = postgresql if dialect == "postgresql" else sqlite
-    statement: Insert = module.insert(model)
+    statement: Insert = module.insert(model.__table__)
     return statement

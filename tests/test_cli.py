@@ -41,6 +41,7 @@ async def test_crawl_from_config_twice(sites: Sites, tmp_path: Path) -> None:
     first = SUMMARY.search(out)
     assert first is not None, out
     assert first.group(1, 2) == ("2", "0")
+    assert re.search(r"event loop lag over \d+ samples: median [\d.]+ ms", err), err
     assert int(first.group(4)) + int(first.group(5)) == 4
 
     code, out, err = await rss_ingest("crawl", "--config", str(config), cwd=tmp_path)

@@ -24,8 +24,12 @@ def test_new_articles_are_originals() -> None:
 
 
 def test_a_link_this_feed_stored_is_skipped() -> None:
-    stored = StoredKeys(in_feed=frozenset({"u1"}), by_url={"u1": 10})
-    assert plan_batch([Candidate("u1", "u1", None, "h")], stored) == [Decision(stored=False)]
+    stored = StoredKeys(in_feed=frozenset({(7, "u1")}), by_url={"u1": 10})
+    assert plan_batch([Candidate("u1", "u1", None, "h", feed_id=7)], stored) == [
+        Decision(stored=False)
+    ]
+    (other_feed,) = plan_batch([Candidate("u1", "u1", None, "h", feed_id=8)], stored)
+    assert other_feed == Decision(url="u1", kind="url", original_id=10)
 
 
 def test_a_link_another_feed_stored_is_a_url_copy_of_this_feed() -> None:
@@ -85,3 +89,19 @@ def test_the_same_link_twice_in_a_batch_is_stored_once() -> None:
         [Candidate("a", "a", None, "h"), Candidate("a", "a", None, "h")], StoredKeys()
     )
     assert [d.stored for d in decisions] == [True, False]
+
+
+def test_one_batch_of_several_feeds_skips_per_feed_and_links_across_feeds() -> None:
+    decisions = plan_batch(
+        [
+            Candidate("a", "a", None, "h", feed_id=1),
+            Candidate("a", "a", None, "h", feed_id=2),  # another feed listed it: its own copy
+            Candidate("a", "a", None, "h", feed_id=1),  # feed 1 listed it twice: once is enough
+        ],
+        StoredKeys(),
+    )
+    assert decisions == [
+        Decision(url="a"),
+        Decision(url="a", kind="url", original_index=0),
+        Decision(stored=False),
+    ]

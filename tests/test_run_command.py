@@ -190,6 +190,7 @@ async def test_metrics_health_json_logs_and_status(sites: Sites, tmp_path: Path)
     assert 'rss_ingest_polls_total{outcome="ok"} 1.0' in metrics
     assert 'rss_ingest_articles_total{outcome="new"} 6.0' in metrics
     assert "rss_ingest_poll_lag_seconds" in metrics
+    assert "rss_ingest_event_loop_lag_seconds_count" in metrics
     assert "rss_ingest_due_feeds 0.0" in metrics
     code, err = await stop(process)
     assert code == 0, err

@@ -20,6 +20,7 @@ from pipeline.commands.context import (
 from pipeline.crawl import Crawler, FeedReport, utc_now
 from pipeline.daemon import Daemon
 from pipeline.feedlist import FeedSource, check_feed_url, load_feed_list
+from pipeline.looplag import LoopLagMonitor
 from pipeline.metrics import Metrics
 from pipeline.pool import extraction_pool
 from pipeline.settings import ConfigError, Settings
@@ -63,8 +64,9 @@ async def crawl_command(context: Context) -> int:
                 bar.update()
                 bar.set_postfix_str(f"{report.url[:40]} +{report.new}", refresh=False)
 
-            async with Crawler(settings, rules, store, pool) as crawler:
+            async with LoopLagMonitor() as lag, Crawler(settings, rules, store, pool) as crawler:
                 summary = await crawler.crawl(feeds, advance)
+            print(lag.summary().line(), file=sys.stderr)
     finally:
         await store.engine.dispose()
     for report in summary.failed_feeds[:SHOWN_FAILURES]:
@@ -108,7 +110,10 @@ async def run_command(context: Context) -> int:
         if settings.metrics_port:
             server = await serve_metrics(metrics, settings)
         with extraction_pool(settings.extract_workers) as pool:
-            async with Crawler(settings, rules, store, pool) as crawler:
+            async with (
+                LoopLagMonitor(on_sample=metrics.loop_lag.observe),
+                Crawler(settings, rules, store, pool) as crawler,
+            ):
                 daemon = Daemon(settings, store, crawler, feeds_file, only, metrics=metrics)
                 await daemon.run(stop)
     finally:

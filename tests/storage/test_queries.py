@@ -153,3 +153,56 @@ async def test_feeds_can_be_removed_and_added_back(store: Store) -> None:
         assert await queries.activate_feed(session, "https://x.example/rss", None, NOW)
     async with store.reading() as session:
         assert [f.url for f in await queries.list_feeds(session)] == ["https://x.example/rss"]
+
+
+async def test_one_batch_stores_several_feeds_articles(store: Store) -> None:
+    first = await new_feed(store, "https://one.example/rss")
+    second = await new_feed(store, "https://two.example/rss")
+    shared = "https://a.example/shared"
+    listed = [
+        (first, article(shared, "A story both feeds list.")),
+        (second, article(shared, "A story both feeds list.")),  # the second feed's own copy
+        (first, article(shared, "A story both feeds list.")),  # listed twice by one feed
+        (second, article("https://b.example/own", "A story only the second feed has.")),
+    ]
+    async with store.writing() as session:
+        result = await article_storage.store_batch(session, listed)
+    assert (result.originals, result.copies, result.already_stored) == ((0, 3), (1,), 1)
+    async with store.reading() as session:
+        stored = await session.execute(
+            select(ArticleRow.feed_id, ArticleRow.url, ArticleRow.duplicate_kind).order_by(
+                ArticleRow.id
+            )
+        )
+        assert sorted(tuple(row) for row in stored) == sorted(
+            [
+                (first, shared, None),
+                (second, "https://b.example/own", None),
+                (second, shared, "url"),
+            ]
+        )
+        (one, two) = await article_storage.known_links_of(
+            session, [(first, [shared]), (second, [shared, "https://c.example/new"])], 3
+        )
+    assert (one.skip, one.elsewhere) == ({shared}, {})
+    assert (two.skip, two.elsewhere) == ({shared}, {})
+
+
+async def test_polls_of_different_shapes_are_recorded_in_one_go(store: Store) -> None:
+    ids = [await new_feed(store, f"https://{name}.example/rss") for name in ("a", "b", "c")]
+    later = NOW + timedelta(hours=1)
+    polls = [
+        (ids[0], PollOutcome(NOW, 200, etag='"a"', body_hash="ha", title="A", next_poll_at=later)),
+        (ids[1], PollOutcome(NOW, 503, error="HTTP 503", next_poll_at=later)),
+        (ids[2], PollOutcome(NOW, 304, next_poll_at=later, poll_interval_seconds=600)),
+    ]
+    async with store.writing() as session:
+        await queries.record_polls(session, polls)
+        await queries.record_polls(session, polls[1:2])
+    async with store.reading() as session:
+        feeds = {feed.id: feed for feed in await queries.list_feeds(session)}
+    assert (feeds[ids[0]].etag, feeds[ids[0]].title, feeds[ids[0]].error_count) == ('"a"', "A", 0)
+    assert (feeds[ids[1]].error_count, feeds[ids[1]].last_error) == (2, "HTTP 503")
+    assert (feeds[ids[2]].last_status, feeds[ids[2]].etag) == (304, None)
+    assert (feeds[ids[2]].next_poll_at, feeds[ids[2]].poll_interval_seconds) == (later, 600)
+    assert all(feed.last_polled_at == NOW for feed in feeds.values())

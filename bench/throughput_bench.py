@@ -1,0 +1,253 @@
+"""`make bench` (throughput): the whole pipeline against a local corpus server, and its ceiling.
+
+For 1k and 10k feeds (10 feeds per site, each site on its own loopback address, 2 articles per
+feed, 20-120 ms per answer), the real `rss-ingest crawl` runs in a child process twice: from
+scratch, then again when every feed answers 304. Printed per scale:
+- articles/s end to end: articles fetched and processed / the crawl's own seconds;
+- the 2-core ceiling, measured in the same run: the same pages through extraction, cleaning and
+  signing alone in the same process pool, nothing else running; and the ratio of the two;
+- CPU ms per feed on the 304 cycle: that crawl's CPU (user + system, pool included) minus the
+  CPU of the same command with no feeds (interpreter start, imports), over the feeds;
+- peak RSS of the crawl process and of a pool worker (VmHWM, sampled from /proc);
+- event-loop lag during the first crawl, as the crawl reports it.
+
+    python -m bench.throughput_bench [--feeds 1000 10000] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.corpus_pages import corpus_pages, extract_and_finish, write_variants
+from bench.export_bench import reset_postgres
+from pipeline.pool import extraction_pool
+from pipeline.rules import load_rules
+from pipeline.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES = ROOT / "config" / "rules.toml"
+FEEDS_PER_SITE = 10
+ITEMS_PER_FEED = 2
+CEILING_ROUNDS = 16  # the ceiling runs over 16 variants of every corpus page
+MAX_VARIANTS = 32  # variants of each corpus page the server has; more articles repeat them
+SUMMARY = re.compile(
+    r"feeds: (\d+) polled, (\d+) failed, (\d+) unchanged \| articles: (\d+) new, (\d+) duplicate, "
+    r"(\d+) failed, (\d+) already stored \| ([\d.]+) s"
+)
+LAG = re.compile(r"median ([\d.]+) ms, p99 ([\d.]+) ms, max ([\d.]+) ms")
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One `rss-ingest crawl` child process, as the kernel and its output tell it."""
+
+    stdout: str
+    stderr: str
+    cpu_seconds: float
+    peak_rss_mb: float
+    worker_peak_rss_mb: float
+
+    def summary(self) -> re.Match[str]:
+        found = SUMMARY.search(self.stdout)
+        if found is None:
+            raise SystemExit(f"the crawl printed no summary:\n{self.stdout}\n{self.stderr}")
+        return found
+
+
+def _peak_rss_mb(pid: int) -> float:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    found = re.search(r"VmHWM:\s+(\d+) kB", status)
+    return int(found.group(1)) / 1024 if found else 0.0
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def run_crawl(config: Path, scratch: Path) -> Run:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RSS_INGEST_")}
+    out_path, err_path = scratch / "crawl.out", scratch / "crawl.err"
+    with out_path.open("w") as out, err_path.open("w") as err:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "pipeline", "crawl", "--config", str(config)],
+            stdout=out,
+            stderr=err,
+            env=env,
+            cwd=scratch,
+        )
+    peak, worker_peak = 0.0, 0.0
+    while True:
+        peak = max(peak, _peak_rss_mb(child.pid))
+        for worker in _children(child.pid):
+            worker_peak = max(worker_peak, _peak_rss_mb(worker))
+        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+        if pid:
+            break
+        time.sleep(0.2)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"crawl failed:\n{err_path.read_text()}")
+    return Run(
+        out_path.read_text(),
+        err_path.read_text(),
+        usage.ru_utime + usage.ru_stime,
+        peak,
+        worker_peak,
+    )
+
+
+def write_config(folder: Path, database_url: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "settings.toml"
+    # Politeness delays protect remote hosts; here every host is this bench's own server.
+    config.write_text(
+        f'database_url = "{database_url}"\nfeeds_file = "feeds.toml"\n'
+        f'rules_file = "{RULES}"\nper_host_delay = 0.0\n'
+    )
+    return config
+
+
+def ceiling(pages: Path, count: int) -> float:
+    """Pages per second through extraction + cleaning + signing alone, in the crawl's pool."""
+    rules = load_rules(RULES)
+    min_words = Settings().near_duplicate_min_words
+    bodies = [gzip.decompress((pages / f"{k}.html.gz").read_bytes()) for k in range(count)]
+    urls = [f"http://127.0.0.2/articles/{k}.html" for k in range(count)]
+    with extraction_pool(0) as pool:
+        list(pool.map(extract_and_finish, bodies[:8], urls[:8], [rules] * 8, [min_words] * 8))
+        began = time.perf_counter()
+        futures = [
+            pool.submit(extract_and_finish, body, url, rules, min_words)
+            for body, url in zip(bodies, urls, strict=True)
+        ]
+        for future in futures:
+            future.result()
+        return count / (time.perf_counter() - began)
+
+
+def start_server(pages: Path, feeds: int, port: int, feeds_file: Path) -> subprocess.Popen[str]:
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bench.corpus_server",
+            f"--pages={pages}",
+            f"--sites={max(feeds // FEEDS_PER_SITE, 1)}",
+            f"--feeds={feeds}",
+            f"--items={ITEMS_PER_FEED}",
+            f"--port={port}",
+            f"--feeds-file={feeds_file}",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert server.stdout is not None
+    if server.stdout.readline().strip() != "ready":
+        raise SystemExit("the corpus server did not start")
+    return server
+
+
+def bench_scale(feeds: int, pages: Path, database_url: str, scratch: Path, rate: float) -> None:
+    folder = scratch / f"feeds-{feeds}"
+    config = write_config(folder, database_url)
+    server = start_server(pages, feeds, free_port(), folder / "feeds.toml")
+    try:
+        first = run_crawl(config, folder)
+        second = run_crawl(config, folder)
+    finally:
+        server.kill()
+        server.wait()
+    baseline = run_crawl(write_config(scratch / "baseline", _baseline_url(scratch)), scratch)
+    crawled = first.summary()
+    processed = sum(int(crawled.group(n)) for n in (4, 5, 6))
+    seconds = float(crawled.group(8))
+    recrawled = second.summary()
+    if int(recrawled.group(3)) != feeds:
+        raise SystemExit(f"second crawl: not every feed answered 304:\n{second.stdout}")
+    lag = LAG.search(first.stderr)
+    per_feed_ms = (second.cpu_seconds - baseline.cpu_seconds) * 1000 / feeds
+    print(
+        f"{feeds:>6} feeds | {processed} articles ({crawled.group(4)} new, {crawled.group(5)} "
+        f"duplicate, {crawled.group(6)} failed) in {seconds:.1f} s: {processed / seconds:.1f}/s "
+        f"end to end, ceiling {rate:.1f}/s, ratio {processed / seconds / rate:.0%}"
+    )
+    print(
+        f"       304 cycle: {float(recrawled.group(8)):.1f} s, "
+        f"{second.cpu_seconds:.2f} s CPU - {baseline.cpu_seconds:.2f} s start-up = "
+        f"{per_feed_ms:.2f} ms CPU per feed"
+    )
+    print(
+        f"       peak RSS: crawl process {max(first.peak_rss_mb, second.peak_rss_mb):.0f} MB, "
+        f"pool worker {first.worker_peak_rss_mb:.0f} MB | event loop lag (first crawl): "
+        + (
+            f"median {lag.group(1)} ms, p99 {lag.group(2)} ms, max {lag.group(3)} ms"
+            if lag
+            else "?"
+        ),
+        flush=True,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _baseline_url(scratch: Path) -> str:
+    (scratch / "baseline").mkdir(exist_ok=True)
+    (scratch / "baseline" / "feeds.toml").write_text("")
+    return f"sqlite:///{scratch / 'baseline' / 'empty.db'}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=int, nargs="+", default=[1_000, 10_000])
+    parser.add_argument("--database-url", help="default: a scratch SQLite file per scale")
+    args = parser.parse_args()
+    corpus_size = len(corpus_pages())
+    with tempfile.TemporaryDirectory() as temporary:
+        scratch = Path(temporary)
+        pages = scratch / "pages"
+        most = min(max(args.feeds) * ITEMS_PER_FEED, corpus_size * MAX_VARIANTS)
+        began = time.perf_counter()
+        with ProcessPoolExecutor() as executor:
+            write_variants(most, pages, executor)
+        seconds = time.perf_counter() - began
+        print(f"{most} page variants of {corpus_size} corpus pages in {seconds:.0f} s")
+        count = min(most, corpus_size * CEILING_ROUNDS)
+        rate = ceiling(pages, count)
+        print(f"ceiling: {count} pages through extraction + cleaning in the pool: {rate:.1f}/s")
+        for feeds in args.feeds:
+            url = args.database_url or f"sqlite:///{scratch / f'bench-{feeds}.db'}"
+            if url.startswith("postgresql"):
+                print(f"(PostgreSQL at {url} is emptied)", file=sys.stderr)
+                asyncio.run(reset_postgres(url))
+            bench_scale(feeds, pages, url, scratch, rate)
+
+
+if __name__ == "__main__":
+    main()
