@@ -26,7 +26,8 @@ demo: $(STAMP)  ## serve the bundled sample sites on 127.0.0.1, crawl them, show
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)  ## export throughput/memory; near-duplicate P/R and lookup cost (docs/performance.md)
+bench: $(STAMP)  ## crawl throughput vs the extraction ceiling; export; near duplicates (docs/performance.md)
+	$(BIN)/python -m bench.throughput_bench
 	$(BIN)/python -m bench.export_bench
 	$(BIN)/python -m bench.neardup_bench
 

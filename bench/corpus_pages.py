@@ -21,31 +21,42 @@ from pipeline.extract import NotAnArticle
 from pipeline.records import FeedEntry, HttpResponse
 from pipeline.rules import RuleSet
 
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "aeb-dev" / "html"
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus" / "aeb-dev" / "html"
+# A clone without ../shared: the real pages the test fixtures carry (same benchmark, fewer).
+FIXTURE_PAGES = ROOT / "tests" / "fixtures" / "sites"
 # Scripts, styles and tags are kept as they are; the text between them is what gets shuffled.
 MARKUP = re.compile(r"(<script\b.*?</script>|<style\b.*?</style>|<!--.*?-->|<[^>]*>)", re.S | re.I)
 MIN_WORDS_SHUFFLED = 4
-CANONICAL = re.compile(
+# Where a page names its own URL: <link rel=canonical> and <meta property=og:url>.
+OWN_URL = re.compile(
     r"""<link[^>]*rel=["']canonical["'][^>]*href=["']([^"']+)["']"""
-    r"""|<link[^>]*href=["']([^"']+)["'][^>]*rel=["']canonical["']""",
+    r"""|<link[^>]*href=["']([^"']+)["'][^>]*rel=["']canonical["']"""
+    r"""|<meta[^>]*property=["']og:url["'][^>]*content=["']([^"']+)["']"""
+    r"""|<meta[^>]*content=["']([^"']+)["'][^>]*property=["']og:url["']""",
     re.I,
 )
 
 
-def corpus_pages(folder: Path = CORPUS) -> list[bytes]:
-    return [gzip.decompress(path.read_bytes()) for path in sorted(folder.glob("*.html.gz"))]
+def corpus_pages() -> tuple[str, list[bytes]]:
+    """(where from, the pages): ../shared's corpus, or the fixtures' real pages without it."""
+    if CORPUS.is_dir():
+        paths, origin = sorted(CORPUS.glob("*.html.gz")), str(CORPUS)
+    else:
+        paths = sorted(FIXTURE_PAGES.glob("*/articles/*.html.gz"))
+        origin = f"{FIXTURE_PAGES} (no {CORPUS})"
+    return origin, [gzip.decompress(path.read_bytes()) for path in paths]
 
 
 def variant(page: bytes, number: int, seed: int) -> bytes:
     """Variant `number`, its words shuffled by `seed` (0: not shuffled).
 
-    Each variant names its own canonical URL: pages of one story share theirs, variants are
-    different stories.
+    Each variant names its own URL wherever the page names one: pages of one story share
+    theirs, variants are different stories.
     """
     html = page.decode("utf-8", errors="replace")
-    if found := CANONICAL.search(html):
-        canonical = found.group(1) or found.group(2)
-        html = html.replace(canonical, f"{canonical.rstrip('/')}/variant-{number}")
+    for own_url in {next(url for url in found.groups() if url) for found in OWN_URL.finditer(html)}:
+        html = html.replace(own_url, f"{own_url.rstrip('/')}/variant-{number}")
     if seed == 0:
         return html.encode()
     rng = random.Random(seed)
@@ -65,7 +76,7 @@ def write_variant(base: bytes, number: int, seed: int, folder: Path) -> None:
 
 def write_variants(count: int, folder: Path, executor: Executor) -> None:
     """Variants 0..count-1 as folder/N.html.gz (gzipped, as sites serve them)."""
-    bases = corpus_pages()
+    _, bases = corpus_pages()
     folder.mkdir(parents=True, exist_ok=True)
     futures = [
         executor.submit(write_variant, bases[k % len(bases)], k, k // len(bases), folder)

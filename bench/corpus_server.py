@@ -2,9 +2,9 @@
 
 Site s listens on its own loopback address (127.0.0.2, 127.0.0.3, ...), one port for all, so
 the crawler sees as many hosts as there are sites. Feed f belongs to site f % sites and lists
-`items` articles; article a is page a % len(pages) of the pages folder (numbered N.html.gz,
-served gzipped as news sites do). Every answer waits a random latency first. Feeds and pages
-carry an ETag and answer If-None-Match with 304; robots.txt is 404 (everything allowed).
+`items` articles; article a is page a % (pages in the folder), N.html.gz, read from disk for
+each request and served gzipped as news sites do. Every answer waits a random latency first.
+Feeds and pages carry an ETag and answer If-None-Match with 304; robots.txt is 404.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-PAGES = web.AppKey("pages", list[bytes])
+PAGES = web.AppKey("pages", tuple[Path, int])  # (folder, how many)
 LAYOUT = web.AppKey("layout", tuple[int, int])  # (sites, items per feed)
 LATENCY = web.AppKey("latency", tuple[float, float])
 FIRST_ADDRESS = ipaddress.IPv4Address("127.0.0.2")
@@ -71,11 +71,11 @@ async def _feed(request: web.Request) -> web.Response:
 
 
 async def _article(request: web.Request) -> web.Response:
-    pages = request.app[PAGES]
+    folder, count = request.app[PAGES]
     number = int(request.match_info["article"])
     return _answer(
         request,
-        pages[number % len(pages)],
+        (folder / f"{number % count}.html.gz").read_bytes(),
         f'"article-{number}"',
         **{"Content-Type": "text/html; charset=utf-8", "Content-Encoding": "gzip"},
     )
@@ -88,11 +88,9 @@ async def _slow(request: web.Request, handler: Handler) -> web.StreamResponse:
     return await handler(request)
 
 
-def build_app(
-    pages: list[bytes], sites: int, items: int, latency: tuple[float, float]
-) -> web.Application:
+def build_app(pages: Path, sites: int, items: int, latency: tuple[float, float]) -> web.Application:
     app = web.Application(middlewares=[_slow])
-    app[PAGES] = pages
+    app[PAGES] = (pages, len(list(pages.glob("*.html.gz"))))
     app[LAYOUT] = (sites, items)
     app[LATENCY] = latency
     app.router.add_get(r"/feeds/{feed:\d+}.xml", _feed)
@@ -106,9 +104,8 @@ def feed_urls(feeds: int, sites: int, port: int) -> list[str]:
 
 
 async def serve(args: argparse.Namespace) -> None:
-    pages = [path.read_bytes() for path in sorted(args.pages.glob("*.html.gz"), key=_number)]
     latency = (args.latency_min_ms / 1000, args.latency_max_ms / 1000)
-    runner = web.AppRunner(build_app(pages, args.sites, args.items, latency), access_log=None)
+    runner = web.AppRunner(build_app(args.pages, args.sites, args.items, latency), access_log=None)
     await runner.setup()
     for address in site_addresses(args.sites):
         await web.TCPSite(runner, address, args.port, backlog=1024).start()
@@ -119,10 +116,6 @@ async def serve(args: argparse.Namespace) -> None:
     )
     print("ready", flush=True)
     await asyncio.Event().wait()
-
-
-def _number(path: Path) -> int:
-    return int(path.name.split(".")[0])
 
 
 def main() -> None:
