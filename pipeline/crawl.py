@@ -1,9 +1,8 @@
 """Polling feeds: fetch, parse, fetch new articles, extract and clean them in a pool, store them.
 
 The imperative shell around the pure steps, used by `crawl` (every feed once) and by the daemon
-(feed by feed, when due). Each feed's articles and its poll bookkeeping, next poll time
-included, are committed in one transaction, so an interrupted poll loses nothing it reported
-as stored and the next one picks up exactly what is missing.
+(feed by feed, when due). What polls read and write goes through pipeline/poll_store.py, which
+batches it across the polls in flight.
 """
 
 from __future__ import annotations
@@ -15,32 +14,27 @@ import random
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self, TypeVar
 
 from pipeline import schedule
 from pipeline.article import build_article, finish_article
-from pipeline.batching import Batcher
 from pipeline.boilerplate import Thresholds, combined_stats, learned_boilerplate
 from pipeline.extract import NotAnArticle
 from pipeline.fetch import FEED_ACCEPT, PAGE_ACCEPT, Fetcher, FetchError
 from pipeline.parse import NotAFeed, parse_feed
+from pipeline.poll_store import ArticleFailure, PolledFeed, PollStore, StoredCounts, by_site
 from pipeline.records import Article, FeedEntry, HttpResponse, ParsedFeed
 from pipeline.robots import RobotsCache
 from pipeline.rules import RuleSet
 from pipeline.settings import Settings
 from pipeline.urls import canonical_url
-from storage import articles as article_storage
-from storage import near_index, queries, site_paragraphs
 from storage.queries import FeedState, PollOutcome
 from storage.store import Store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# How often the near-duplicate index forgets what left its window (lookups ignore it anyway).
-PRUNE_EVERY = timedelta(hours=1)
-LINGER = 0.2
 Clock = Callable[[], datetime]
 
 
@@ -101,28 +95,6 @@ class CrawlSummary:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class _ArticleFailure:
-    link: str
-    reason: str
-    final: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class _Poll:
-    """What one poll stores: the feed's bookkeeping and report, and any articles it found."""
-
-    feed: FeedState
-    outcome: PollOutcome
-    report: FeedReport
-    listed_elsewhere: Sequence[tuple[FeedEntry, int]] = ()
-    extracted: Sequence[Article] = ()
-    """The articles as the rules left them: what boilerplate learning counts."""
-    articles: Sequence[Article] = ()
-    """The same articles without learned boilerplate, signed: what is stored."""
-    failures: Sequence[_ArticleFailure] = ()
-
-
 class Crawler:
     """Polls feeds with one HTTP session; use as `async with Crawler(...) as crawler`."""
 
@@ -145,12 +117,8 @@ class Crawler:
         self._thresholds = thresholds_from(settings)
         self._fetcher = Fetcher(settings)
         self._robots: RobotsCache | None = None
-        self._pruned_before: datetime | None = None
-        # Feeds polled at once share their lookups and their write transaction.
         self._polling = 0
-        self._known_links = Batcher(self._look_up_links, LINGER, self._polls_in_flight)
-        self._site_stats = Batcher(self._look_up_site_stats, LINGER, self._polls_in_flight)
-        self._stored = Batcher(self._store_polls, LINGER, self._polls_in_flight)
+        self._polls = PollStore(store, settings, lambda: self._polling)
 
     async def __aenter__(self) -> Self:
         await self._fetcher.__aenter__()
@@ -189,9 +157,6 @@ class Crawler:
         await asyncio.gather(*(worker() for _ in range(workers)))
         summary.seconds = asyncio.get_running_loop().time() - started
         return summary
-
-    def _polls_in_flight(self) -> int:
-        return self._polling
 
     async def poll(self, feed: FeedState) -> FeedReport:
         """Poll one feed; failures are recorded and reported, never raised."""
@@ -234,7 +199,7 @@ class Crawler:
             deactivated=outcome.inactive_reason,
             next_poll_at=outcome.next_poll_at,
         )
-        return await self._stored(_Poll(feed, outcome, report))
+        return _counted(report, await self._polls.store(PolledFeed(feed.id, outcome)))
 
     async def _in_pool(self, function: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
@@ -278,7 +243,7 @@ class Crawler:
             report = FeedReport(
                 feed.url, status=response.status, unchanged=True, next_poll_at=outcome.next_poll_at
             )
-            return await self._stored(_Poll(feed, outcome, report))
+            return _counted(report, await self._polls.store(PolledFeed(feed.id, outcome)))
 
         parsed: ParsedFeed = await self._in_pool(
             parse_feed, response.body, response.final_url, response.content_type
@@ -292,7 +257,7 @@ class Crawler:
             *(self._article(entry, parsed.language) for entry in entries)
         )
         extracted = [result for result in results if isinstance(result, Article)]
-        failures = [result for result in results if isinstance(result, _ArticleFailure)]
+        failures = [result for result in results if isinstance(result, ArticleFailure)]
         outcome = self._scheduled(
             replace(outcome, title=parsed.title, site_url=parsed.site_url), response, feed, parsed
         )
@@ -304,101 +269,21 @@ class Crawler:
             next_poll_at=outcome.next_poll_at,
         )
         articles = await self._finished(extracted)
-        return await self._stored(
-            _Poll(feed, outcome, report, listed_elsewhere, extracted, articles, failures)
-        )
-
-    async def _store_polls(self, polls: Sequence[_Poll]) -> list[FeedReport]:
-        """Store the polls of one batch in one transaction; their reports, counts filled in."""
-        reports = [replace(poll.report) for poll in polls]
-        polled_at = min(poll.outcome.polled_at for poll in polls)
-        near_since = polled_at - timedelta(days=self._settings.near_duplicate_window_days)
-        async with self._store.writing() as session:
-            for poll, report in zip(polls, reports, strict=True):
-                report.duplicate += await article_storage.store_feed_copies(
-                    session, poll.feed.id, poll.listed_elsewhere, poll.outcome.polled_at
-                )
-            if self._pruned_before is None or near_since - self._pruned_before >= PRUNE_EVERY:
-                await near_index.prune(session, near_since)
-                self._pruned_before = near_since
-            # (index of the poll, index in its articles) of each article
-            listed = [(p, a) for p, poll in enumerate(polls) for a in range(len(poll.articles))]
-            originals: list[Article] = []
-            batch = self._settings.store_batch_size
-            for start in range(0, len(listed), batch):
-                part = listed[start : start + batch]
-                stored = await article_storage.store_batch(
-                    session,
-                    [(polls[p].feed.id, polls[p].articles[a]) for p, a in part],
-                    self._settings.near_duplicate_threshold,
-                    near_since,
-                )
-                new, copies = set(stored.originals), set(stored.copies)
-                for index, (p, a) in enumerate(part):
-                    if index in new:
-                        reports[p].new += 1
-                        originals.append(polls[p].extracted[a])
-                    elif index in copies:
-                        reports[p].duplicate += 1
-                    else:
-                        reports[p].already_stored += 1
-            # Learning counts every paragraph the rules kept, learned boilerplate included.
-            await site_paragraphs.count_articles(
-                session,
-                {
-                    site: [_paragraphs(a) for a in arts]
-                    for site, arts in _by_site(originals).items()
-                },
-                polled_at,
-            )
-            await article_storage.forget_article_failures(
-                session, [a.source_url for poll in polls for a in poll.articles]
-            )
-            for poll in polls:
-                for failure in poll.failures:
-                    await article_storage.record_article_failure(
-                        session,
-                        poll.feed.id,
-                        failure.link,
-                        failure.reason,
-                        poll.outcome.polled_at,
-                        give_up_after=(
-                            self._settings.max_article_attempts if failure.final else None
-                        ),
-                    )
-            await queries.record_polls(session, [(poll.feed.id, poll.outcome) for poll in polls])
-        return reports
-
-    async def _look_up_links(
-        self, asked: Sequence[tuple[int, Sequence[str]]]
-    ) -> list[article_storage.KnownLinks]:
-        async with self._store.reading() as session:
-            return await article_storage.known_links_of(
-                session, asked, self._settings.max_article_attempts
-            )
-
-    async def _look_up_site_stats(
-        self, asked: Sequence[dict[str, set[str]]]
-    ) -> list[dict[str, site_paragraphs.SiteStats]]:
-        """Every caller gets the stats of all sites asked in the batch (a superset of its own)."""
-        wanted: dict[str, set[str]] = {}
-        for sites in asked:
-            for site, prints in sites.items():
-                wanted.setdefault(site, set()).update(prints)
-        async with self._store.reading() as session:
-            stats = await site_paragraphs.site_stats(session, wanted)
-        return [stats] * len(asked)
+        polled = PolledFeed(feed.id, outcome, listed_elsewhere, extracted, articles, failures)
+        return _counted(report, await self._polls.store(polled))
 
     async def _finished(self, articles: Sequence[Article]) -> list[Article]:
         """Remove each site's learned boilerplate (counting this batch's articles as seen) and
         sign the final bodies for near-duplicate lookup, in the pool."""
         batches: dict[str, list[set[str]]] = {}
-        for site, site_articles in _by_site(articles).items():
+        for site, site_articles in by_site(articles).items():
             # copies and versions of one story must not make its paragraphs look recurrent
             by_text = {a.content_hash or a.url: a for a in site_articles}.values()
             distinct = {a.guid or a.url: a for a in by_text}.values()
             batches[site] = [set(a.fingerprints) for a in distinct]
-        stored = await self._site_stats({site: set().union(*b) for site, b in batches.items()})
+        stored = await self._polls.site_stats(
+            {site: set().union(*b) for site, b in batches.items()}
+        )
         boilerplate: dict[str, frozenset[str]] = {}
         for site, batch in batches.items():
             total, stats = combined_stats(stored[site].articles, stored[site].paragraphs, batch)
@@ -421,7 +306,7 @@ class Crawler:
         by_link: dict[str, FeedEntry] = {}
         for entry in entries:
             by_link.setdefault(canonical_url(entry.link), entry)
-        known = await self._known_links((feed_id, list(by_link)))
+        known = await self._polls.known_links(feed_id, list(by_link))
         to_fetch = [
             entry
             for link, entry in by_link.items()
@@ -432,10 +317,10 @@ class Crawler:
 
     async def _article(
         self, entry: FeedEntry, feed_language: str | None
-    ) -> Article | _ArticleFailure:
+    ) -> Article | ArticleFailure:
         link = canonical_url(entry.link)
         if self._robots is not None and (why_not := await self._robots.why_not(entry.link)):
-            return _ArticleFailure(link, why_not, final=why_not.startswith("disallowed"))
+            return ArticleFailure(link, why_not, final=why_not.startswith("disallowed"))
         try:
             page = await self._fetcher.get(entry.link, accept=PAGE_ACCEPT)
             article: Article = await self._in_pool(
@@ -443,18 +328,16 @@ class Crawler:
             )
             return article
         except (FetchError, NotAnArticle) as error:
-            return _ArticleFailure(link, str(error))
+            return ArticleFailure(link, str(error))
         except (ValueError, TypeError, LookupError, RecursionError) as error:
             # lxml and trafilatura raise these on pathological pages.
-            return _ArticleFailure(link, f"extraction failed: {type(error).__name__}: {error}")
+            return ArticleFailure(link, f"extraction failed: {type(error).__name__}: {error}")
 
 
-def _paragraphs(article: Article) -> list[tuple[str, str]]:
-    return list(zip(article.fingerprints, article.body.split("\n\n"), strict=True))
-
-
-def _by_site(articles: Sequence[Article]) -> dict[str, list[Article]]:
-    sites: dict[str, list[Article]] = {}
-    for article in articles:
-        sites.setdefault(article.site, []).append(article)
-    return sites
+def _counted(report: FeedReport, stored: StoredCounts) -> FeedReport:
+    return replace(
+        report,
+        new=report.new + stored.new,
+        duplicate=report.duplicate + stored.duplicate,
+        already_stored=report.already_stored + stored.already_stored,
+    )
