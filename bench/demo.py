@@ -7,6 +7,7 @@ data/demo.db, so the demo never touches data/rss-ingest.db.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -37,7 +38,9 @@ async def crawl_local_sites() -> int:
     for feed in feeds:
         arguments += ["--feed", feed]
     try:
-        process = await asyncio.create_subprocess_exec(sys.executable, *arguments)
+        # The sample sites are on 127.0.0.1, which the fetcher refuses unless told otherwise.
+        env = os.environ | {"RSS_INGEST_ALLOW_PRIVATE_ADDRESSES": "1"}
+        process = await asyncio.create_subprocess_exec(sys.executable, *arguments, env=env)
         return await process.wait()
     finally:
         await runner.cleanup()

@@ -141,7 +141,7 @@ def write_config(folder: Path, database_url: str) -> Path:
     # Politeness delays protect remote hosts; here every host is this bench's own server.
     config.write_text(
         f'database_url = "{database_url}"\nfeeds_file = "feeds.toml"\n'
-        f'rules_file = "{RULES}"\nper_host_delay = 0.0\n'
+        f'rules_file = "{RULES}"\nper_host_delay = 0.0\nallow_private_addresses = true\n'
     )
     return config
 

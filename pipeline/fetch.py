@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Self
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
+from pipeline.addresses import (
+    CheckingResolver,
+    Policy,
+    RefusedAddress,
+    literal_refusal,
+    public_only,
+)
 from pipeline.records import HttpResponse
 from pipeline.settings import Settings
 
@@ -21,6 +29,7 @@ FEED_ACCEPT = (
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 CHUNK_BYTES = 64 * 1024
+REDIRECTS = (301, 302, 303, 307, 308)
 PERMANENT_REDIRECTS = (301, 308)
 MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d+)", re.IGNORECASE)
 
@@ -46,11 +55,17 @@ def parse_max_age(cache_control: str | None) -> float | None:
     return float(match.group(1)) if match else None
 
 
-def permanent_target(history: tuple[aiohttp.ClientResponse, ...], final_url: str) -> str | None:
-    """The final URL when every redirect on the way was permanent; else None."""
-    if history and all(hop.status in PERMANENT_REDIRECTS for hop in history):
+def permanent_target(redirects: list[int], final_url: str) -> str | None:
+    """The final URL when every redirect on the way (their statuses) was permanent; else None."""
+    if redirects and all(status in PERMANENT_REDIRECTS for status in redirects):
         return final_url
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Redirect:
+    status: int
+    to: str
 
 
 class FetchError(Exception):
@@ -90,10 +105,15 @@ class HostGate:
 
 
 class Fetcher:
-    """An aiohttp session with the project's limits; use as `async with Fetcher(settings) as f`."""
+    """An aiohttp session with the project's limits; use as `async with Fetcher(settings) as f`.
 
-    def __init__(self, settings: Settings) -> None:
+    Unless settings.allow_private_addresses, only public addresses are connected to (policy:
+    which; tests narrow it to tell loopback addresses apart).
+    """
+
+    def __init__(self, settings: Settings, policy: Policy = public_only) -> None:
         self._settings = settings
+        self._policy = None if settings.allow_private_addresses else policy
         self._session: aiohttp.ClientSession | None = None
         self._gate = HostGate(settings.per_host_delay)
 
@@ -102,6 +122,7 @@ class Fetcher:
             limit=self._settings.concurrency,
             limit_per_host=self._settings.per_host_concurrency,
             ttl_dns_cache=300,
+            resolver=CheckingResolver(self._policy) if self._policy else None,
         )
         timeout = aiohttp.ClientTimeout(
             total=self._settings.total_timeout,
@@ -148,8 +169,8 @@ class Fetcher:
             raise
         except TimeoutError:
             raise FetchError(f"timed out after {self._settings.total_timeout:g} s") from None
-        except aiohttp.TooManyRedirects:
-            raise FetchError(f"more than {self._settings.max_redirects} redirects") from None
+        except RefusedAddress as error:
+            raise FetchError(str(error)) from None
         except aiohttp.ClientConnectorDNSError:
             raise FetchError("DNS lookup failed") from None
         except aiohttp.ClientConnectorError as error:
@@ -162,14 +183,33 @@ class Fetcher:
             raise FetchError(f"{type(error).__name__}: {error}") from None
 
     async def _get(self, url: str, headers: dict[str, str]) -> HttpResponse:
+        """Redirects are followed here, not by aiohttp, so that every hop's host is checked."""
+        redirects: list[int] = []
+        hop = url
+        while True:
+            response = await self._get_one(hop, headers, redirects)
+            if isinstance(response, HttpResponse):
+                return replace(response, url=url)
+            redirects.append(response.status)
+            hop = response.to
+
+    async def _get_one(
+        self, url: str, headers: dict[str, str], redirects: list[int]
+    ) -> HttpResponse | _Redirect:
+        """The response, or a redirect to follow."""
         assert self._session is not None, "use Fetcher as an async context manager"
-        max_redirects = self._settings.max_redirects
-        async with self._session.get(
-            url,
-            headers=headers,
-            allow_redirects=max_redirects > 0,
-            max_redirects=max(max_redirects, 1),
-        ) as response:
+        host = urlsplit(url).hostname or ""
+        if self._policy and (why := literal_refusal(host, self._policy)):
+            raise FetchError(f"refused: {why}")
+        async with self._session.get(url, headers=headers, allow_redirects=False) as response:
+            location = response.headers.get("Location")
+            if response.status in REDIRECTS and location and self._settings.max_redirects:
+                if len(redirects) == self._settings.max_redirects:
+                    raise FetchError(f"more than {self._settings.max_redirects} redirects")
+                target = urljoin(str(response.url), location)
+                if urlsplit(target).scheme not in ("http", "https"):
+                    raise FetchError(f"redirect to a URL that is not http(s): {location[:200]}")
+                return _Redirect(response.status, target)
             if response.status >= 300 and response.status != 304:
                 reason = f"HTTP {response.status} {response.reason or ''}".strip()
                 retry_after = parse_retry_after(
@@ -190,7 +230,7 @@ class Fetcher:
                 etag=response.headers.get("ETag"),
                 last_modified=response.headers.get("Last-Modified"),
                 max_age=parse_max_age(response.headers.get("Cache-Control")),
-                permanent_url=permanent_target(response.history, str(response.url)),
+                permanent_url=permanent_target(redirects, str(response.url)),
             )
 
     async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:

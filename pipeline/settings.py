@@ -40,6 +40,7 @@ class Settings:
     per_host_delay: float = 0.5
     max_retry_after: float = 86_400.0
     respect_robots_txt: bool = True
+    allow_private_addresses: bool = False
     feed_concurrency: int = 64
     extract_workers: int = 0
     max_article_attempts: int = 3

@@ -58,7 +58,13 @@ async def sites(app: web.Application) -> AsyncIterator[Sites]:
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(total_timeout=5.0, connect_timeout=2.0, feed_concurrency=4, per_host_delay=0.0)
+    return Settings(
+        total_timeout=5.0,
+        connect_timeout=2.0,
+        feed_concurrency=4,
+        per_host_delay=0.0,
+        allow_private_addresses=True,  # the test sites are on 127.0.0.1
+    )
 
 
 @pytest.fixture(scope="session")

@@ -38,9 +38,17 @@ def an_article(body: str, url: str = "https://a.example/1", site: str = "a.examp
     )
 
 
+def user_env() -> dict[str, str]:
+    """The environment for `rss-ingest` run as a user would: none of our RSS_INGEST_ overrides,
+    except that the test sites on 127.0.0.1 may be fetched."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RSS_INGEST_")}
+    env["RSS_INGEST_ALLOW_PRIVATE_ADDRESSES"] = "1"
+    return env
+
+
 async def rss_ingest(*args: str, cwd: Path | None = None) -> tuple[int, str, str]:
     """Run `rss-ingest` (python -m pipeline) as a user would: exit code, stdout, stderr."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RSS_INGEST_")}
+    env = user_env()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

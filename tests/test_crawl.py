@@ -181,6 +181,18 @@ async def test_failing_feeds_are_recorded_and_the_crawl_goes_on(
     assert ok == [(200, None, 0)]
 
 
+async def test_feeds_on_private_addresses_are_refused_by_default(
+    sites: Sites, store: Store, crawl: CrawlFeeds
+) -> None:
+    feed = sites.url("presstv/rss.xml")
+    summary = await crawl(feed, allow_private_addresses=False)
+    (report,) = summary.failed_feeds
+    assert report.error == "refused: 127.0.0.1 is a loopback address"
+    assert sites.requests == []
+    assert await query(store, "select count(*) from articles") == [(0,)]
+    assert await query(store, "select last_error from feeds") == [(report.error,)]
+
+
 async def test_bad_article_pages_are_recorded_and_retried(
     sites: Sites, store: Store, crawl: CrawlFeeds
 ) -> None:

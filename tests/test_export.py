@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
-import os
 import signal
 import sqlite3
 import sys
@@ -25,7 +24,7 @@ from storage.exports import export_columns
 from storage.store import Store
 from tests.conftest import CrawlFeeds, Sites, seed_paragraphs
 from tests.databases import any_database_url
-from tests.helpers import rss_ingest
+from tests.helpers import rss_ingest, user_env
 
 database_url = any_database_url
 SITES = ("aljazeera", "sciencealert", "thehill", "mirror", "presstv")
@@ -358,7 +357,7 @@ async def test_an_interrupted_export_leaves_no_file(
     await fill_synthetic(store, 40_000)
     folder = tmp_path / "out"
     folder.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RSS_INGEST_")}
+    env = user_env()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

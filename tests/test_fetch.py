@@ -1,12 +1,16 @@
 """The fetcher against real aiohttp servers on 127.0.0.1."""
 
 import asyncio
+import dataclasses
 import gzip
+from collections.abc import AsyncIterator
 
 import brotli
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
+from pipeline.addresses import Policy
 from pipeline.fetch import PAGE_ACCEPT, Fetcher, FetchError
 from pipeline.settings import Settings
 from tests.conftest import Sites
@@ -100,8 +104,6 @@ async def test_failures_have_clear_reasons(
     reason: str,
     status: int | None,
 ) -> None:
-    import dataclasses
-
     with pytest.raises(FetchError) as caught:
         await get(dataclasses.replace(settings, **overrides), sites.url(path))
     assert caught.value.reason == reason
@@ -111,3 +113,84 @@ async def test_failures_have_clear_reasons(
 async def test_dead_host_is_a_connection_failure(settings: Settings) -> None:
     with pytest.raises(FetchError, match="cannot connect"):
         await get(settings, f"http://127.0.0.1:{free_port()}/feed")
+
+
+def refuse_only(*refused: str) -> Policy:
+    """A policy that tells loopback addresses apart, as public_only tells public from private."""
+    return lambda address: f"{address} is refused here" if str(address) in refused else None
+
+
+@pytest.fixture
+async def hosts() -> AsyncIterator[tuple[str, str, list[str]]]:
+    """Two hosts, 127.0.0.2 redirecting to 127.0.0.3; and the paths each was asked for."""
+    asked: list[str] = []
+
+    async def inside(request: web.Request) -> web.Response:
+        asked.append(f"{request.host}{request.path}")
+        return web.Response(text="an internal service")
+
+    target = TestServer(web.Application(), host="127.0.0.3")
+    target.app.router.add_get("/admin", inside)
+    await target.start_server()
+
+    async def hop(request: web.Request) -> web.Response:
+        asked.append(f"{request.host}{request.path}")
+        raise web.HTTPFound(request.query["to"])
+
+    origin = TestServer(web.Application(), host="127.0.0.2")
+    origin.app.router.add_get("/hop", hop)
+    origin.app.router.add_get("/page", inside)
+    await origin.start_server()
+    yield str(origin.make_url("/")), str(target.make_url("/admin")), asked
+    await origin.close()
+    await target.close()
+
+
+async def test_private_addresses_are_refused_by_default(sites: Sites, settings: Settings) -> None:
+    strict = dataclasses.replace(settings, allow_private_addresses=False)
+    with pytest.raises(FetchError, match=r"^refused: 127\.0\.0\.1 is a loopback address$"):
+        await get(strict, sites.url("presstv/rss.xml"))
+    port = sites.server.port
+    with pytest.raises(FetchError, match=r"^refused: localhost resolves only to refused"):
+        await get(strict, f"http://localhost:{port}/presstv/rss.xml")
+    assert sites.requests == []
+    allowed = await get(settings, sites.url("presstv/rss.xml"))
+    assert allowed.status == 200  # type: ignore[attr-defined]
+
+
+async def test_every_redirect_hop_is_checked(
+    settings: Settings, hosts: tuple[str, str, list[str]]
+) -> None:
+    origin, inside, asked = hosts
+    strict = dataclasses.replace(settings, allow_private_addresses=False)
+    async with Fetcher(strict, refuse_only("127.0.0.3")) as fetcher:
+        page = await fetcher.get(origin + "page", accept=PAGE_ACCEPT)
+        assert page.body == b"an internal service"
+        with pytest.raises(FetchError, match=r"^refused: 127\.0\.0\.3 is refused here$"):
+            await fetcher.get(f"{origin}hop?to={inside}", accept=PAGE_ACCEPT)
+        port = inside.split(":")[2].split("/")[0]
+        named = f"http://localhost:{port}/admin"
+    async with Fetcher(strict, refuse_only("127.0.0.1", "::1")) as fetcher:
+        with pytest.raises(FetchError, match=r"^refused: localhost resolves only to refused"):
+            await fetcher.get(f"{origin}hop?to={named}", accept=PAGE_ACCEPT)
+    assert all(not path.startswith("127.0.0.3") for path in asked), asked
+    assert asked.count(f"{origin[7:-1]}/hop") == 2
+
+
+async def test_redirects_are_followed_and_a_permanent_one_is_reported(
+    settings: Settings, hosts: tuple[str, str, list[str]]
+) -> None:
+    origin, inside, _ = hosts
+    response = await get(settings, f"{origin}hop?to={inside}")
+    assert response.body == b"an internal service"  # type: ignore[attr-defined]
+    assert response.url == f"{origin}hop?to={inside}"  # type: ignore[attr-defined]
+    assert response.final_url == inside  # type: ignore[attr-defined]
+    assert response.permanent_url is None  # type: ignore[attr-defined]
+
+
+async def test_a_redirect_to_another_scheme_is_refused(
+    settings: Settings, hosts: tuple[str, str, list[str]]
+) -> None:
+    origin, _, _ = hosts
+    with pytest.raises(FetchError, match="redirect to a URL that is not http"):
+        await get(settings, f"{origin}hop?to=file:///etc/passwd")

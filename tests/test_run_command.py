@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sqlite3
 import sys
@@ -14,7 +13,7 @@ import pytest
 from aiohttp import web
 
 from tests.conftest import ROOT, Sites
-from tests.helpers import distinct_article_page, free_port
+from tests.helpers import distinct_article_page, free_port, user_env
 
 ARTICLES = 6
 ARTICLE_REQUESTS = web.AppKey("article_requests", list[str])
@@ -54,7 +53,7 @@ def config(folder: Path, feed: str, grace: float) -> Path:
 
 
 async def start(settings: Path) -> asyncio.subprocess.Process:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RSS_INGEST_")}
+    env = user_env()
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -198,7 +197,7 @@ async def test_metrics_health_json_logs_and_status(sites: Sites, tmp_path: Path)
     polled = [e for e in events if e["message"].startswith("polled ")]
     assert polled and polled[0]["feed"] == sites.url("slow.xml") and polled[0]["new"] == ARTICLES
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RSS_INGEST_")}
+    env = user_env()
     status = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
