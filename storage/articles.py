@@ -67,25 +67,25 @@ async def known_links_of(
     session: AsyncSession, feeds: Sequence[tuple[int, Sequence[str]]], max_attempts: int
 ) -> list[KnownLinks]:
     """KnownLinks for each (feed id, links) asked, in one lookup for all."""
-    keys = {link: url_key(link) for _, links in feeds for link in links}
-    rows = await _rows_by_url_key(session, list(keys.values()))
+    key_of = {link: url_key(link) for _, links in feeds for link in links}
+    rows = await _rows_by_url_key(session, list(key_of.values()))
     stored_by = {(feed, key) for key, feed, _, _ in rows}
     first_row: dict[str, int] = {}
     for key, _, row_id, _ in rows:
         first_row[key] = min(row_id, first_row.get(key, row_id))
     given_up: set[str] = set()
-    for chunk in chunks(sorted(keys)):
+    for chunk in chunks(sorted(key_of)):
         failed = select(ArticleFailureRow.url).where(
             ArticleFailureRow.url.in_(chunk), ArticleFailureRow.attempts >= max_attempts
         )
         given_up.update((await session.scalars(failed)).all())
     answers = []
     for feed_id, links in feeds:
-        skip = {link for link in links if (feed_id, keys[link]) in stored_by or link in given_up}
+        skip = {link for link in links if (feed_id, key_of[link]) in stored_by or link in given_up}
         elsewhere = {
-            link: first_row[keys[link]]
+            link: first_row[key_of[link]]
             for link in links
-            if link not in skip and keys[link] in first_row
+            if link not in skip and key_of[link] in first_row
         }
         answers.append(KnownLinks(frozenset(skip), elsewhere))
     return answers

@@ -57,7 +57,6 @@ async def test_a_cancelled_caller_leaves_the_others_to_finish() -> None:
     assert await asyncio.gather(leader, follower) == [2, 4]
     with pytest.raises(asyncio.CancelledError):
         await leaving
-    assert [3] not in recorder.batches
     assert all(3 not in batch for batch in recorder.batches)
 
 

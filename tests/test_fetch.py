@@ -2,6 +2,7 @@
 
 import asyncio
 import dataclasses
+import functools
 import gzip
 from collections.abc import AsyncIterator
 
@@ -15,6 +16,12 @@ from pipeline.fetch import PAGE_ACCEPT, Fetcher, FetchError
 from pipeline.settings import Settings
 from tests.conftest import Sites
 from tests.helpers import free_port
+
+
+@functools.cache
+def gzip_bomb() -> bytes:
+    """100 MB of zeros in ~100 kB: a cap must apply to what a body decodes to."""
+    return gzip.compress(bytes(100_000_000), compresslevel=1)
 
 
 async def get(settings: Settings, url: str, **headers: str) -> object:
@@ -53,6 +60,40 @@ def app(app: web.Application) -> web.Application:
     async def gone(request: web.Request) -> web.Response:
         raise web.HTTPGone()
 
+    async def bomb(request: web.Request) -> web.Response:
+        return web.Response(
+            body=gzip_bomb(), headers={"Content-Encoding": "gzip", "Content-Type": "text/html"}
+        )
+
+    async def endless(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/html"})
+        await response.prepare(request)
+        for _ in range(100_000):  # bounded: about 6 GB, far past any cap
+            await response.write(b"<p>more</p>" * 5_000)
+        return response
+
+    async def trickle(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/html"})
+        await response.prepare(request)
+        for _ in range(100):  # a byte every 0.1 s, for at most 10 s
+            await response.write(b"<")
+            await asyncio.sleep(0.1)
+        return response
+
+    async def reset(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/html", "Content-Length": "1000000"}
+        )
+        await response.prepare(request)
+        await response.write(b"<html><body>cut short")
+        assert request.transport is not None
+        request.transport.close()
+        return response
+
+    app.router.add_get("/bomb", bomb)
+    app.router.add_get("/endless", endless)
+    app.router.add_get("/trickle", trickle)
+    app.router.add_get("/reset", reset)
     app.router.add_get("/big", big)
     app.router.add_get("/slow", slow)
     app.router.add_get("/loop", loop)
@@ -94,6 +135,9 @@ async def test_gzip_and_brotli_are_decoded(sites: Sites, settings: Settings) -> 
         ("slow", {"total_timeout": 0.5}, "timed out after 0.5 s", None),
         ("loop", {"max_redirects": 3}, "more than 3 redirects", None),
         ("loop", {"max_redirects": 0}, "HTTP 302 Found", 302),
+        ("bomb", {"max_body_bytes": 1_000_000}, "response larger than 1000000 bytes", 200),
+        ("endless", {"max_body_bytes": 1_000_000}, "response larger than 1000000 bytes", 200),
+        ("trickle", {"total_timeout": 1.0}, "timed out after 1 s", None),
     ],
 )
 async def test_failures_have_clear_reasons(
@@ -108,6 +152,13 @@ async def test_failures_have_clear_reasons(
         await get(dataclasses.replace(settings, **overrides), sites.url(path))
     assert caught.value.reason == reason
     assert caught.value.status == status
+
+
+async def test_a_connection_cut_mid_body_is_a_broken_response(
+    sites: Sites, settings: Settings
+) -> None:
+    with pytest.raises(FetchError, match=r"^broken response body"):
+        await get(settings, sites.url("reset"))
 
 
 async def test_dead_host_is_a_connection_failure(settings: Settings) -> None:
