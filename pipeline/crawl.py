@@ -246,7 +246,7 @@ class Crawler:
             return _counted(report, await self._polls.store(PolledFeed(feed.id, outcome)))
 
         parsed: ParsedFeed = await self._in_pool(
-            parse_feed, response.body, response.final_url, response.content_type
+            parse_feed, response.body, response.final_url, response.content_type, response.charset
         )
         if parsed.warning:
             log.info("%s: %s", feed.url, parsed.warning)

@@ -101,13 +101,18 @@ def _update_period(feed: Any) -> float | None:
     return seconds / (_positive_number(frequency or 1) or 1) if seconds else None
 
 
-def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
-    """Parse feed bytes. A malformed feed that still yields entries is used, with a warning."""
+def parse_feed(
+    body: bytes, url: str, content_type: str = "", charset: str | None = None
+) -> ParsedFeed:
+    """Parse feed bytes. A malformed feed that still yields entries is used, with a warning.
+
+    charset: the one HTTP declared, which feedparser weighs with the document's own.
+    """
     if not body.strip():
         raise NotAFeed("empty response")
     headers = {"content-location": url}
     if content_type:
-        headers["content-type"] = content_type
+        headers["content-type"] = content_type + (f"; charset={charset}" if charset else "")
     result = feedparser.parse(body, response_headers=headers, sanitize_html=True)
     warning = None
     if result.get("bozo"):

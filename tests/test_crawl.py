@@ -27,6 +27,15 @@ def rss(base: str, links: list[str], guids: list[str] | None = None) -> str:
     )
 
 
+GREEK_TITLE = "Ελληνικά νέα"
+GREEK_ITEM = "Άρθρο για την Αθήνα"  # noqa: RUF001 - Greek letters, on purpose
+GREEK_FEED = (
+    f'<?xml version="1.0"?><rss version="2.0"><channel><title>{GREEK_TITLE}</title>'
+    f"<item><title>{GREEK_ITEM}</title>"
+    "<link>{base}/presstv/Detail/2022/01/01/674433.html</link></item></channel></rss>"
+)
+
+
 def base_of(request: web.Request) -> str:
     return f"http://{request.host}"
 
@@ -69,7 +78,15 @@ def app(app: web.Application) -> web.Application:
             text=feed.replace("http://link/get?a=1&amp;b=2", page), content_type="text/xml"
         )
 
+    async def greek_feed(request: web.Request) -> web.Response:
+        # The encoding is named only by the HTTP header, not by the document.
+        return web.Response(
+            body=GREEK_FEED.format(base=base_of(request)).encode("iso-8859-7"),
+            headers={"Content-Type": "text/xml; charset=iso-8859-7"},
+        )
+
     for path, handler in {
+        "/greek/feed.xml": greek_feed,
         "/html-page": html_instead_of_feed,
         "/garbage": garbage,
         "/slow": slow,
@@ -191,6 +208,15 @@ async def test_feeds_on_private_addresses_are_refused_by_default(
     assert sites.requests == []
     assert await query(store, "select count(*) from articles") == [(0,)]
     assert await query(store, "select last_error from feeds") == [(report.error,)]
+
+
+async def test_a_feed_whose_encoding_only_http_names_is_read_in_it(
+    sites: Sites, store: Store, crawl: CrawlFeeds
+) -> None:
+    summary = await crawl(sites.url("greek/feed.xml"))
+    assert summary.count("new") == 1
+    assert await query(store, "select title from feeds") == [(GREEK_TITLE,)]
+    assert await query(store, "select title from articles") == [(GREEK_ITEM,)]
 
 
 async def test_bad_article_pages_are_recorded_and_retried(
