@@ -39,6 +39,8 @@ def html_to_text(fragment: str | None) -> str | None:
         root = lxml.html.fragment_fromstring(fragment, create_parent="div")
     except (lxml.etree.ParserError, ValueError):
         return " ".join(fragment.split()) or None
+    for hidden in list(root.iter("script", "style")):
+        hidden.drop_tree()  # code, not text
     for block in root.iter(*BLOCK_TAGS):
         block.tail = " " + (block.tail or "")
     text = root.text_content()
@@ -51,6 +53,11 @@ def _text(value: Any) -> str | None:
         return None
     stripped = " ".join(value.split())
     return stripped or None
+
+
+def _plain(value: Any) -> str | None:
+    """Titles and names are stored as plain text, whatever markup a feed puts in them."""
+    return html_to_text(value) if isinstance(value, str) else None
 
 
 def _entry(raw: Any, feed_url: str) -> FeedEntry | None:
@@ -67,8 +74,8 @@ def _entry(raw: Any, feed_url: str) -> FeedEntry | None:
     return FeedEntry(
         link=link,
         guid=guid,
-        title=_text(raw.get("title")),
-        author=_text(raw.get("author")),
+        title=_plain(raw.get("title")),
+        author=_plain(raw.get("author")),
         published_at=_as_datetime(published),
         summary=html_to_text(raw.get("summary")),
     )
@@ -126,7 +133,7 @@ def parse_feed(
         entry for raw in result.get("entries", []) if (entry := _entry(raw, url)) is not None
     )
     return ParsedFeed(
-        title=_text(feed.get("title")),
+        title=_plain(feed.get("title")),
         site_url=_text(feed.get("link")),
         language=_text(feed.get("language")),
         entries=entries,

@@ -91,3 +91,20 @@ def test_every_feedparser_test_feed_parses_or_is_rejected_cleanly() -> None:
             assert entry.link.startswith(("http://", "https://")), path
     assert sum(outcomes.values()) == len(_feedparser_corpus())
     assert outcomes["entries"] >= 50  # most of feedparser's test feeds test fields, not links
+
+
+def test_titles_and_names_are_stored_as_plain_text() -> None:
+    feed = b"""<?xml version="1.0"?><rss version="2.0"><channel>
+    <title>Site &lt;b&gt;news&lt;/b&gt;</title>
+    <item>
+      <title>A &lt;script&gt;alert(1)&lt;/script&gt;&lt;i&gt;story&lt;/i&gt; &amp;amp; more</title>
+      <link>http://news.example/1</link><author>&lt;a href="javascript:x"&gt;Jo&lt;/a&gt;</author>
+      <description>&lt;p&gt;Hi&lt;img src=x onerror=alert(1)&gt; there&lt;/p&gt;</description>
+    </item>
+    <item><title>Why 3 &lt; 5 matters, and AT&amp;T too</title><link>http://news.example/2</link>
+    </item></channel></rss>"""
+    parsed = parse_feed(feed, "http://news.example/feed", "application/rss+xml")
+    first, second = parsed.entries
+    assert parsed.title == "Site news"
+    assert (first.title, first.author, first.summary) == ("A story & more", "Jo", "Hi there")
+    assert second.title == "Why 3 < 5 matters, and AT&T too"
