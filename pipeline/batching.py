@@ -87,7 +87,9 @@ class Batcher(Generic[T, R]):
                 batch[0][1].set_exception(error)
                 return
             # One bad item must fail only its own caller.
-            log.warning("a batch of %d failed (%s); running them one at a time", len(batch), error)
+            # (the first line only: a database error goes on with the statement and its rows)
+            why = (str(error).splitlines() or [type(error).__name__])[0][:300]
+            log.warning("a batch of %d failed (%s); running them one at a time", len(batch), why)
             for one in batch:
                 await self._settle([one])
             return

@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self, TypeVar
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from pipeline import schedule
 from pipeline.article import build_article, finish_article
 from pipeline.boilerplate import Thresholds, combined_stats, learned_boilerplate
@@ -163,6 +165,12 @@ class Crawler:
         self._polling += 1
         try:
             return await self._poll_or_record_failure(feed)
+        except SQLAlchemyError as error:
+            # The database failed, not the feed: nothing of this poll is stored, and the feed
+            # is polled again (by the next crawl; by the daemon once its lease expires).
+            reason = f"database error: {getattr(error, 'orig', None) or error}"
+            log.error("%s: %s", feed.url, reason)
+            return FeedReport(feed.url, error=reason)
         finally:
             self._polling -= 1
 
@@ -173,6 +181,8 @@ class Crawler:
             reason = str(error)
             status = error.status if isinstance(error, FetchError) else None
             retry_after = error.retry_after if isinstance(error, FetchError) else None
+        except SQLAlchemyError:
+            raise
         except Exception as error:  # a bug must not stop the other feeds
             log.exception("unexpected error polling %s", feed.url)
             reason, status, retry_after = (

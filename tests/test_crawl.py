@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import sqlite3
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -12,6 +14,10 @@ import pytest
 from aiohttp import web
 from sqlalchemy import text
 
+from pipeline.crawl import Crawler, utc_now
+from pipeline.rules import RuleSet
+from pipeline.settings import Settings
+from storage import database, migrate, queries
 from storage.store import Store
 from tests.conftest import FIXTURES, CrawlFeeds, Sites, seed_paragraphs, seed_parts
 
@@ -256,3 +262,39 @@ async def test_real_pages_keep_their_text(sites: Sites, store: Store, crawl: Cra
         assert len(expected & got) / len(expected) > 0.9, item["url"]
     assert all(Path(k).suffix == ".html" for k in truth)
     assert gzip  # pages are served gzip-encoded by the fixture server
+
+
+async def test_a_locked_database_fails_the_polls_not_the_crawl_and_loses_nothing(
+    sites: Sites,
+    settings: Settings,
+    rules: RuleSet,
+    pool: ProcessPoolExecutor,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 300)  # not 30 s, for the test
+    path = tmp_path / "locked.db"
+    engine = database.create_engine(f"sqlite:///{path}")
+    await migrate.upgrade(engine)
+    store = Store(engine)
+    urls = [sites.url("presstv/rss.xml"), sites.url("mirror/feed.xml")]
+    async with store.writing() as session:
+        await queries.insert_new_feeds(session, [(url, None) for url in urls], utc_now())
+    async with store.reading() as session:
+        feeds = await queries.feeds_by_url(session, urls)
+    other_writer = sqlite3.connect(path)
+    other_writer.execute("BEGIN IMMEDIATE")  # an analyst's long write, say
+    try:
+        async with Crawler(settings, rules, store, pool) as crawler:
+            locked = await crawler.crawl(feeds)
+    finally:
+        other_writer.rollback()
+        other_writer.close()
+    assert [r.error for r in locked.reports] == ["database error: database is locked"] * 2
+    assert await query(store, "select count(*), max(last_polled_at) from feeds") == [(2, None)]
+    async with Crawler(settings, rules, store, pool) as crawler:
+        after = await crawler.crawl(feeds)
+    assert not after.failed_feeds
+    stored = await query(store, "select count(*), count(distinct url || feed_id) from articles")
+    assert stored[0][0] == stored[0][1] == after.count("new") + after.count("duplicate") > 0
+    await engine.dispose()
