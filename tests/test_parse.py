@@ -1,7 +1,10 @@
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from pipeline.parse import NotAFeed, html_to_text, parse_feed
 from tests.conftest import CORPUS, FIXTURES
@@ -108,3 +111,53 @@ def test_titles_and_names_are_stored_as_plain_text() -> None:
     assert parsed.title == "Site news"
     assert (first.title, first.author, first.summary) == ("A story & more", "Jo", "Hi there")
     assert second.title == "Why 3 < 5 matters, and AT&T too"
+
+
+def billion_laughs() -> bytes:
+    """Ten levels of entities, each ten of the one below: 10^10 'a's if expanded."""
+    entities = b'<!ENTITY a "aaaaaaaaaa">' + b"".join(
+        b'<!ENTITY %c "%s">' % (98 + level, b"&%c;" % (97 + level) * 10) for level in range(9)
+    )
+    return (
+        b'<?xml version="1.0"?><!DOCTYPE rss [' + entities + b"]>"
+        b'<rss version="2.0"><channel><title>&j;</title>'
+        b"<item><title>Story</title><link>http://news.example/1</link></item></channel></rss>"
+    )
+
+
+def test_entity_expansion_is_not_followed() -> None:
+    parsed = parse_feed(billion_laughs(), "http://news.example/feed", "application/rss+xml")
+    assert len(parsed.title or "") < 100
+    assert [entry.title for entry in parsed.entries] == ["Story"]
+
+
+async def test_external_entities_and_dtds_are_never_fetched(tmp_path: Path) -> None:
+    asked: list[str] = []
+
+    async def record(request: web.Request) -> web.Response:
+        asked.append(request.path)
+        return web.Response(text='<!ENTITY leak "SECRET">')
+
+    app = web.Application()
+    app.router.add_get("/{path:.*}", record)
+    server = TestServer(app, host="127.0.0.2")
+    await server.start_server()
+    try:
+        local = tmp_path / "secret.txt"
+        local.write_text("SECRET")
+        feed = (
+            f'<?xml version="1.0"?><!DOCTYPE rss SYSTEM "{server.make_url("/evil.dtd")}" ['
+            f'<!ENTITY remote SYSTEM "{server.make_url("/entity")}">'
+            f'<!ENTITY local SYSTEM "file://{local}">]>'
+            '<rss version="2.0"><channel><title>T &remote; &local; &leak;</title>'
+            "<item><title>Story &local;</title><link>http://news.example/1</link></item>"
+            "</channel></rss>"
+        ).encode()
+        parsed = await asyncio.to_thread(
+            parse_feed, feed, "http://news.example/feed", "application/rss+xml"
+        )
+    finally:
+        await server.close()
+    assert asked == []
+    assert "SECRET" not in (parsed.title or "")
+    assert all("SECRET" not in (entry.title or "") for entry in parsed.entries)
