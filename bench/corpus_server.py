@@ -23,7 +23,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 PAGES = web.AppKey("pages", tuple[Path, int])  # (folder, how many)
-LAYOUT = web.AppKey("layout", tuple[int, int])  # (sites, items per feed)
+ITEMS = web.AppKey("items", int)  # articles per feed
 LATENCY = web.AppKey("latency", tuple[float, float])
 FIRST_ADDRESS = ipaddress.IPv4Address("127.0.0.2")
 EPOCH = datetime(2026, 11, 1, tzinfo=UTC)
@@ -63,7 +63,7 @@ def _answer(request: web.Request, body: bytes, etag: str, **headers: str) -> web
 
 
 async def _feed(request: web.Request) -> web.Response:
-    _, items = request.app[LAYOUT]
+    items = request.app[ITEMS]
     feed = int(request.match_info["feed"])
     base = f"http://{request.host}"
     body = feed_xml(feed, base, items)
@@ -88,10 +88,10 @@ async def _slow(request: web.Request, handler: Handler) -> web.StreamResponse:
     return await handler(request)
 
 
-def build_app(pages: Path, sites: int, items: int, latency: tuple[float, float]) -> web.Application:
+def build_app(pages: Path, items: int, latency: tuple[float, float]) -> web.Application:
     app = web.Application(middlewares=[_slow])
     app[PAGES] = (pages, len(list(pages.glob("*.html.gz"))))
-    app[LAYOUT] = (sites, items)
+    app[ITEMS] = items
     app[LATENCY] = latency
     app.router.add_get(r"/feeds/{feed:\d+}.xml", _feed)
     app.router.add_get(r"/articles/{article:\d+}.html", _article)
@@ -105,7 +105,7 @@ def feed_urls(feeds: int, sites: int, port: int) -> list[str]:
 
 async def serve(args: argparse.Namespace) -> None:
     latency = (args.latency_min_ms / 1000, args.latency_max_ms / 1000)
-    runner = web.AppRunner(build_app(args.pages, args.sites, args.items, latency), access_log=None)
+    runner = web.AppRunner(build_app(args.pages, args.items, latency), access_log=None)
     await runner.setup()
     for address in site_addresses(args.sites):
         await web.TCPSite(runner, address, args.port, backlog=1024).start()

@@ -81,25 +81,26 @@ def _peak_rss_mb(pid: int) -> float:
     return int(found.group(1)) / 1024 if found else 0.0
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of one process so far, from /proc (0 once it is gone)."""
+def _stat(path: Path) -> list[str]:
+    """The fields of a /proc/PID/stat after the command name; [] once the process is gone."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return path.read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return []
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process so far (0 once it is gone)."""
+    fields = _stat(Path(f"/proc/{pid}/stat"))
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
 
 
 def _children(pid: int) -> list[int]:
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            children.append(int(stat.parent.name))
-    return children
+    return [
+        int(stat.parent.name)
+        for stat in Path("/proc").glob("[0-9]*/stat")
+        if (fields := _stat(stat)) and int(fields[1]) == pid
+    ]
 
 
 def run_crawl(config: Path, scratch: Path) -> Run:
@@ -213,7 +214,7 @@ def bench_scale(
     print(
         f"{feeds:>6} feeds | {processed} articles ({crawled.group(4)} new, {crawled.group(5)} "
         f"duplicate, {crawled.group(6)} failed) in {seconds:.1f} s: {processed / seconds:.1f}/s "
-        f"end to end, ceiling {rate:.1f}/s ({CEILING_PAGES} pages before and after), "
+        f"end to end, ceiling {rate:.1f}/s (mean of before and after), "
         f"ratio {processed / seconds / rate:.0%}"
     )
     pool_cpu = first.cpu_seconds - first.crawl_process_cpu_seconds
