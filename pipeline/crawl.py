@@ -256,13 +256,16 @@ class Crawler:
             return _counted(report, await self._polls.store(PolledFeed(feed.id, outcome)))
 
         parsed: ParsedFeed = await self._in_pool(
-            parse_feed, response.body, response.final_url, response.content_type, response.charset
+            parse_feed,
+            response.body,
+            response.final_url,
+            response.content_type,
+            response.charset,
+            self._settings.max_entries_per_feed,
         )
         if parsed.warning:
             log.info("%s: %s", feed.url, parsed.warning)
-        entries, listed_elsewhere = await self._new_entries(
-            feed.id, parsed.entries[: self._settings.max_entries_per_feed]
-        )
+        entries, listed_elsewhere = await self._new_entries(feed.id, parsed.entries)
         results = await asyncio.gather(
             *(self._article(entry, parsed.language) for entry in entries)
         )

@@ -81,10 +81,15 @@ class FetchError(Exception):
 
 
 class HostGate:
-    """Politeness per host: a minimum delay between request starts, and Retry-After honoured."""
+    """Politeness per host: a minimum delay between request starts, and Retry-After honoured.
 
-    def __init__(self, min_delay: float) -> None:
+    A request that would have to wait longer than max_wait (a host that asked for a pause of
+    minutes or hours) fails at once instead: the crawl goes on, and the request is retried later.
+    """
+
+    def __init__(self, min_delay: float, max_wait: float) -> None:
         self._min_delay = min_delay
+        self._max_wait = max_wait
         self._locks: dict[str, asyncio.Lock] = {}
         self._not_before: dict[str, float] = {}
 
@@ -92,6 +97,8 @@ class HostGate:
         loop = asyncio.get_running_loop()
         async with self._locks.setdefault(host, asyncio.Lock()):
             delay = self._not_before.get(host, 0.0) - loop.time()
+            if delay > self._max_wait:
+                raise FetchError(f"{host} asked for a pause (Retry-After): {delay:.0f} s left")
             if delay > 0:
                 await asyncio.sleep(delay)
             self._not_before[host] = max(
@@ -115,7 +122,7 @@ class Fetcher:
         self._settings = settings
         self._policy = None if settings.allow_private_addresses else policy
         self._session: aiohttp.ClientSession | None = None
-        self._gate = HostGate(settings.per_host_delay)
+        self._gate = HostGate(settings.per_host_delay, max_wait=settings.total_timeout)
 
     async def __aenter__(self) -> Self:
         connector = aiohttp.TCPConnector(
@@ -159,14 +166,8 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        host = urlsplit(url).netloc.lower()
         try:
-            await self._gate.wait(host)
             return await self._get(url, headers)
-        except FetchError as error:
-            if error.retry_after:
-                self._gate.back_off(host, min(error.retry_after, self._settings.max_retry_after))
-            raise
         except TimeoutError:
             raise FetchError(f"timed out after {self._settings.total_timeout:g} s") from None
         except RefusedAddress as error:
@@ -196,11 +197,23 @@ class Fetcher:
     async def _get_one(
         self, url: str, headers: dict[str, str], redirects: list[int]
     ) -> HttpResponse | _Redirect:
-        """The response, or a redirect to follow."""
-        assert self._session is not None, "use Fetcher as an async context manager"
-        host = urlsplit(url).hostname or ""
-        if self._policy and (why := literal_refusal(host, self._policy)):
+        """The response, or a redirect to follow; every hop waits its own host's turn."""
+        parts = urlsplit(url)
+        if self._policy and (why := literal_refusal(parts.hostname or "", self._policy)):
             raise FetchError(f"refused: {why}")
+        host = parts.netloc.lower()
+        await self._gate.wait(host)
+        try:
+            return await self._request(url, headers, redirects)
+        except FetchError as error:
+            if error.retry_after:
+                self._gate.back_off(host, min(error.retry_after, self._settings.max_retry_after))
+            raise
+
+    async def _request(
+        self, url: str, headers: dict[str, str], redirects: list[int]
+    ) -> HttpResponse | _Redirect:
+        assert self._session is not None, "use Fetcher as an async context manager"
         async with self._session.get(url, headers=headers, allow_redirects=False) as response:
             location = response.headers.get("Location")
             if response.status in REDIRECTS and location and self._settings.max_redirects:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,25 @@ BLOCK_TAGS = ("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "block
 
 class NotAFeed(Exception):
     """The bytes are not an RSS/Atom/RDF feed we can read entries from."""
+
+
+CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,16})|([0-9]{1,20}));")
+REPLACEMENT_REF = b"&#xFFFD;"
+
+
+def _repaired_char_ref(match: re.Match[bytes]) -> bytes:
+    hex_digits, digits = match.groups()
+    code = int(hex_digits, 16) if hex_digits else int(digits)
+    return match.group() if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else REPLACEMENT_REF
+
+
+def repair_char_refs(body: bytes) -> bytes:
+    """Character references past Unicode or to surrogates become U+FFFD.
+
+    feedparser's loose parser raises on them instead of flagging the feed (feedparser
+    issues 591 and 599), which would lose every entry of an otherwise readable feed.
+    """
+    return CHAR_REF.sub(_repaired_char_ref, body) if b"&#" in body else body
 
 
 def _as_datetime(parsed: time.struct_time | None) -> datetime | None:
@@ -109,18 +129,29 @@ def _update_period(feed: Any) -> float | None:
 
 
 def parse_feed(
-    body: bytes, url: str, content_type: str = "", charset: str | None = None
+    body: bytes,
+    url: str,
+    content_type: str = "",
+    charset: str | None = None,
+    max_entries: int | None = None,
 ) -> ParsedFeed:
     """Parse feed bytes. A malformed feed that still yields entries is used, with a warning.
 
     charset: the one HTTP declared, which feedparser weighs with the document's own.
+    max_entries: only the first ones are read (a feed of 50,000 items costs seconds more).
     """
     if not body.strip():
         raise NotAFeed("empty response")
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type + (f"; charset={charset}" if charset else "")
-    result = feedparser.parse(body, response_headers=headers, sanitize_html=True)
+    try:
+        result = feedparser.parse(
+            repair_char_refs(body), response_headers=headers, sanitize_html=True
+        )
+    except Exception as error:  # feedparser should flag, not raise; some inputs still raise
+        reason = f"{type(error).__name__}: {error}"[:200]
+        raise NotAFeed(f"unreadable feed: feedparser failed ({reason})") from None
     warning = None
     if result.get("bozo"):
         warning = f"malformed feed: {result.get('bozo_exception')}"
@@ -129,9 +160,8 @@ def parse_feed(
         if b"<html" in body[:4096].lower():
             raise NotAFeed("not a feed: got an HTML page")
         raise NotAFeed(f"not an RSS or Atom feed ({warning or 'no feed elements found'})")
-    entries = tuple(
-        entry for raw in result.get("entries", []) if (entry := _entry(raw, url)) is not None
-    )
+    raw_entries = result.get("entries", [])[:max_entries]
+    entries = tuple(entry for raw in raw_entries if (entry := _entry(raw, url)) is not None)
     return ParsedFeed(
         title=_plain(feed.get("title")),
         site_url=_text(feed.get("link")),

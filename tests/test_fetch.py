@@ -180,8 +180,13 @@ async def hosts() -> AsyncIterator[tuple[str, str, list[str]]]:
         asked.append(f"{request.host}{request.path}")
         return web.Response(text="an internal service")
 
+    async def busy(request: web.Request) -> web.Response:
+        asked.append(f"{request.host}{request.path}")
+        raise web.HTTPServiceUnavailable(headers={"Retry-After": "3600"})
+
     target = TestServer(web.Application(), host="127.0.0.3")
     target.app.router.add_get("/admin", inside)
+    target.app.router.add_get("/busy", busy)
     await target.start_server()
 
     async def hop(request: web.Request) -> web.Response:
@@ -245,3 +250,20 @@ async def test_a_redirect_to_another_scheme_is_refused(
     origin, _, _ = hosts
     with pytest.raises(FetchError, match="redirect to a URL that is not http"):
         await get(settings, f"{origin}hop?to=file:///etc/passwd")
+
+
+async def test_a_host_that_asks_for_a_long_pause_fails_fast_on_every_hop(
+    settings: Settings, hosts: tuple[str, str, list[str]]
+) -> None:
+    origin, inside, asked = hosts
+    busy = inside.replace("/admin", "/busy")
+    async with Fetcher(settings) as fetcher:
+        with pytest.raises(FetchError, match="^HTTP 503 Service Unavailable$"):
+            await fetcher.get(busy, accept=PAGE_ACCEPT)
+        started = asyncio.get_running_loop().time()
+        for url in (inside, f"{origin}hop?to={inside}"):  # directly, then as a redirect's hop
+            with pytest.raises(FetchError, match=r"^127\.0\.0\.3:\d+ asked for a pause \("):
+                await fetcher.get(url, accept=PAGE_ACCEPT)
+        assert asyncio.get_running_loop().time() - started < 1
+        assert (await fetcher.get(origin + "page", accept=PAGE_ACCEPT)).status == 200
+    assert [path for path in asked if path.startswith("127.0.0.3")] == [busy[7:]]

@@ -161,3 +161,24 @@ async def test_external_entities_and_dtds_are_never_fetched(tmp_path: Path) -> N
     assert asked == []
     assert "SECRET" not in (parsed.title or "")
     assert all("SECRET" not in (entry.title or "") for entry in parsed.entries)
+
+
+@pytest.mark.parametrize("reference", [b"&#x110000;", b"&#2000000;", b"&#xD800;", b"&#xFFFFFFFF;"])
+def test_character_references_outside_unicode_do_not_lose_the_feed(reference: bytes) -> None:
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item><title>A '
+        + reference
+        + b" b</title><link>http://127.0.0.1/a</link></item></channel></rss>"
+    )
+    (entry,) = parse_feed(body, "http://127.0.0.1/feed").entries
+    assert entry.title == "A \ufffd b"
+
+
+def test_a_document_feedparser_raises_on_is_not_a_feed_with_a_reason() -> None:
+    # feedparser issue 599: a DOCTYPE entity value with a backslash breaks its regex rewrite
+    body = (
+        b'<!DOCTYPE rss [\n<!ENTITY path "C:\\data">\n]>\n<rss version="2.0"><channel>'
+        b"<title>&path;</title><item><link>http://127.0.0.1/a</link></item></channel></rss>"
+    )
+    with pytest.raises(NotAFeed, match=r"^unreadable feed: feedparser failed \(error: bad escape"):
+        parse_feed(body, "http://127.0.0.1/feed")
