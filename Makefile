@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install crawl run demo test lint format bench eval clean
+.PHONY: install crawl run demo test faults lint format bench eval clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "rss-ingest needs Python 3.11 or newer (set PYTHON=...)")'
@@ -25,6 +25,9 @@ demo: $(STAMP)  ## serve the bundled sample sites on 127.0.0.1, crawl them, show
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+faults: $(STAMP)  ## the fault-injection suite, as a table: fault, outcome, rows lost (docs/reliability.md)
+	$(BIN)/python -m pytest -m fault -q -p no:warnings
 
 bench: $(STAMP)  ## crawl throughput vs the extraction ceiling; export; near duplicates (docs/performance.md)
 	$(BIN)/python -m bench.throughput_bench

@@ -36,10 +36,27 @@ def decode_page(page: HttpResponse) -> str | bytes:
     return page.body
 
 
+# Control bytes that text never holds (tab, newlines, form feed and escape it may).
+BINARY_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))
+WIDE_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def looks_binary(body: bytes, charset: str | None) -> bool:
+    """More than one byte in 20 of the start is a control byte, and it is not UTF-16 or -32.
+
+    A stray NUL in a real page is not enough: such pages exist and their text is worth keeping.
+    """
+    head = body[:2048]
+    if head.startswith(WIDE_BOMS) or (charset or "").lower().startswith(("utf-16", "utf-32")):
+        return False
+    controls = len(head) - len(head.translate(None, BINARY_BYTES))
+    return controls * 20 > len(head)
+
+
 def _check_is_html(page: HttpResponse) -> None:
     if page.content_type not in HTML_TYPES:
         raise NotAnArticle(f"not an HTML page ({page.content_type})")
-    if b"\x00" in page.body[:2048]:
+    if looks_binary(page.body, page.charset):
         raise NotAnArticle("binary content, not an HTML page")
     if not page.body.strip():
         raise NotAnArticle("empty page")

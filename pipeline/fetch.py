@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -62,6 +64,12 @@ def permanent_target(redirects: list[int], final_url: str) -> str | None:
     return None
 
 
+def tls_reason(error: OSError) -> str:
+    """OpenSSL's reason ("wrong version number") without its source location."""
+    reason = getattr(error, "reason", None)
+    return str(reason).replace("_", " ").lower() if reason else str(error)
+
+
 @dataclass(frozen=True, slots=True)
 class _Redirect:
     status: int
@@ -81,21 +89,30 @@ class FetchError(Exception):
 
 
 class HostGate:
-    """Politeness per host: a minimum delay between request starts, and Retry-After honoured.
+    """Politeness per host: requests in flight, a minimum delay between starts, Retry-After.
 
-    A request that would have to wait longer than max_wait (a host that asked for a pause of
-    minutes or hours) fails at once instead: the crawl goes on, and the request is retried later.
+    A request takes its turn before its pause is checked, so that once a host asks for a pause
+    (429/503 with Retry-After) the requests queued behind it see it. One that would have to wait
+    longer than max_wait fails at once instead: the crawl goes on, and it is retried later.
     """
 
-    def __init__(self, min_delay: float, max_wait: float) -> None:
+    def __init__(self, min_delay: float, max_wait: float, per_host: int) -> None:
         self._min_delay = min_delay
         self._max_wait = max_wait
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._per_host = per_host
+        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._starts: dict[str, asyncio.Lock] = {}
         self._not_before: dict[str, float] = {}
 
-    async def wait(self, host: str) -> None:
+    @contextlib.asynccontextmanager
+    async def turn(self, host: str) -> AsyncIterator[None]:
+        async with self._slots.setdefault(host, asyncio.Semaphore(self._per_host)):
+            await self._wait(host)
+            yield
+
+    async def _wait(self, host: str) -> None:
         loop = asyncio.get_running_loop()
-        async with self._locks.setdefault(host, asyncio.Lock()):
+        async with self._starts.setdefault(host, asyncio.Lock()):
             delay = self._not_before.get(host, 0.0) - loop.time()
             if delay > self._max_wait:
                 raise FetchError(f"{host} asked for a pause (Retry-After): {delay:.0f} s left")
@@ -122,7 +139,9 @@ class Fetcher:
         self._settings = settings
         self._policy = None if settings.allow_private_addresses else policy
         self._session: aiohttp.ClientSession | None = None
-        self._gate = HostGate(settings.per_host_delay, max_wait=settings.total_timeout)
+        self._gate = HostGate(
+            settings.per_host_delay, settings.total_timeout, settings.per_host_concurrency
+        )
 
     async def __aenter__(self) -> Self:
         connector = aiohttp.TCPConnector(
@@ -174,6 +193,11 @@ class Fetcher:
             raise FetchError(str(error)) from None
         except aiohttp.ClientConnectorDNSError:
             raise FetchError("DNS lookup failed") from None
+        except aiohttp.ClientConnectorCertificateError as error:
+            why = getattr(error.certificate_error, "verify_message", error.certificate_error)
+            raise FetchError(f"TLS error: certificate not accepted: {why}") from None
+        except aiohttp.ClientSSLError as error:
+            raise FetchError(f"TLS error: {tls_reason(error.os_error)}") from None
         except aiohttp.ClientConnectorError as error:
             raise FetchError(f"cannot connect: {error.os_error.strerror or error}") from None
         except aiohttp.InvalidURL:
@@ -202,13 +226,14 @@ class Fetcher:
         if self._policy and (why := literal_refusal(parts.hostname or "", self._policy)):
             raise FetchError(f"refused: {why}")
         host = parts.netloc.lower()
-        await self._gate.wait(host)
-        try:
-            return await self._request(url, headers, redirects)
-        except FetchError as error:
-            if error.retry_after:
-                self._gate.back_off(host, min(error.retry_after, self._settings.max_retry_after))
-            raise
+        async with self._gate.turn(host):
+            try:
+                return await self._request(url, headers, redirects)
+            except FetchError as error:
+                if error.retry_after:
+                    pause = min(error.retry_after, self._settings.max_retry_after)
+                    self._gate.back_off(host, pause)
+                raise
 
     async def _request(
         self, url: str, headers: dict[str, str], redirects: list[int]

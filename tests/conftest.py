@@ -127,3 +127,24 @@ def seed_parts() -> dict[str, str]:
         "footer": paragraphs[-2],
         "links": paragraphs[-1],
     }
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Under `pytest -m fault` (make faults): the table of faults, outcomes and rows lost."""
+    if terminalreporter.config.getoption("markexpr") != "fault":
+        return
+    rows = []
+    for result in ("passed", "failed"):
+        for report in terminalreporter.stats.get(result, []):
+            properties = dict(report.user_properties)
+            if report.when == "call" and "fault" in properties:
+                lost = properties.get("rows_lost", "?")
+                rows.append((str(properties["fault"]), str(properties["outcome"]), lost, result))
+    widths = [
+        max([len(header)] + [len(str(row[i])) for row in rows])
+        for i, header in enumerate(("fault", "outcome", "rows lost", "test"))
+    ]
+    write = terminalreporter.write_line
+    write("")
+    for row in [("fault", "outcome", "rows lost", "test"), tuple("-" * w for w in widths), *rows]:
+        write(" | ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))

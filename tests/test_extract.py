@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from pipeline.extract import NotAnArticle, decode_page, extract_page
+from pipeline.extract import NotAnArticle, decode_page, extract_page, looks_binary
 from pipeline.records import HttpResponse
 from tests.conftest import FIXTURES
 
@@ -46,6 +46,18 @@ def test_pages_without_an_article_are_rejected_with_a_reason(
 ) -> None:
     with pytest.raises(NotAnArticle, match=message):
         extract_page(page(body, content_type))
+
+
+def test_binary_is_told_from_text_with_a_stray_control_byte_or_in_utf_16() -> None:
+    assert looks_binary(bytes(range(256)) * 8, "utf-8")
+    assert looks_binary(b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff", None)
+    with_nul = ARTICLE.replace("numéro 3", "numéro\x00 3").encode()
+    assert not looks_binary(with_nul, "utf-8")
+    assert "Paragraphe numéro" in extract_page(page(with_nul)).text
+    for encoding in ("utf-16", "utf-16-le"):
+        wide = ARTICLE.encode(encoding)
+        assert not looks_binary(wide, encoding if encoding.endswith("le") else None)
+        assert "Paragraphe numéro 3" in extract_page(page(wide, charset=encoding)).text
 
 
 def test_language_from_html_lang_and_charset_from_http_header() -> None:
