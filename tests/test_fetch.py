@@ -258,7 +258,7 @@ async def test_a_host_that_asks_for_a_long_pause_fails_fast_on_every_hop(
     origin, inside, asked = hosts
     busy = inside.replace("/admin", "/busy")
     async with Fetcher(settings) as fetcher:
-        with pytest.raises(FetchError, match="^HTTP 503 Service Unavailable$"):
+        with pytest.raises(FetchError, match=r"^HTTP 503 Service Unavailable$"):
             await fetcher.get(busy, accept=PAGE_ACCEPT)
         started = asyncio.get_running_loop().time()
         for url in (inside, f"{origin}hop?to={inside}"):  # directly, then as a redirect's hop
