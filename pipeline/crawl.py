@@ -73,6 +73,8 @@ class FeedReport:
     failed: int = 0
     deactivated: str | None = None
     next_poll_at: datetime | None = None
+    database_failed: bool = False
+    """The database, not the feed, failed the poll: nothing of it was stored."""
 
 
 @dataclass(slots=True)
@@ -167,10 +169,10 @@ class Crawler:
             return await self._poll_or_record_failure(feed)
         except SQLAlchemyError as error:
             # The database failed, not the feed: nothing of this poll is stored, and the feed
-            # is polled again (by the next crawl; by the daemon once its lease expires).
+            # is polled again (by the next crawl; by the daemon once the database answers).
             reason = f"database error: {getattr(error, 'orig', None) or error}"
             log.error("%s: %s", feed.url, reason)
-            return FeedReport(feed.url, error=reason)
+            return FeedReport(feed.url, error=reason, database_failed=True)
         finally:
             self._polling -= 1
 

@@ -14,11 +14,12 @@ import functools
 import logging
 import os
 import socket
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.exc import SQLAlchemyError
 
 from pipeline.crawl import Clock, Crawler, FeedReport, utc_now
 from pipeline.feedlist import load_feed_list
@@ -68,6 +69,9 @@ class Daemon:
         self._in_flight: dict[int, asyncio.Task[FeedReport]] = {}
         self._dispatching = asyncio.Lock()
         self._stopping = False
+        self._abandoned: set[int] = set()
+        """Feeds whose poll the database failed: their leases are given back when it answers."""
+        self._database_failing_since: datetime | None = None
         self.worker = settings.worker_name or f"{socket.gethostname()}:{os.getpid()}"
 
     @property
@@ -119,8 +123,15 @@ class Daemon:
                 log.warning(
                     "abandoned %d polls at shutdown; they resume on restart", len(unfinished)
                 )
-        async with self._store.writing() as session:
-            await queries.release_leases(session, self.worker)
+        try:
+            async with self._store.writing() as session:
+                await queries.release_leases(session, self.worker)
+        except SQLAlchemyError as error:
+            log.error(
+                "leases not given back (%s); they expire within %g s",
+                error,
+                self._settings.feed_lease_seconds,
+            )
         log.info("daemon stopped")
 
     async def settle(self) -> None:
@@ -133,13 +144,42 @@ class Daemon:
 
     async def tick(self) -> int:
         """Reload the feed list if its file changed, then dispatch due feeds. Returns how many."""
-        await self._reload_feeds_file()
-        return await self._dispatch()
+
+        async def reload_and_dispatch() -> int:
+            await self._reload_feeds_file()
+            return await self._dispatch()
+
+        return await self._with_database(reload_and_dispatch)
+
+    async def _with_database(self, step: Callable[[], Awaitable[int]]) -> int:
+        """Run a step that needs the database. While the database fails, say so once and let
+        the next tick try again: the daemon waits it out rather than exit."""
+        try:
+            done = await step()
+        except SQLAlchemyError as error:
+            if self._database_failing_since is None:
+                self._database_failing_since = self._clock()
+                log.error(
+                    "database error: %s; trying again every %g s",
+                    getattr(error, "orig", None) or error,
+                    self._settings.tick_seconds,
+                )
+            return 0
+        if self._database_failing_since is not None:
+            down = (self._clock() - self._database_failing_since).total_seconds()
+            log.warning("the database answers again, after %.0f s", down)
+            self._database_failing_since = None
+        return done
 
     async def _dispatch(self) -> int:
         async with self._dispatching:
             if self._stopping:
                 return 0
+            if self._abandoned:
+                given_back = set(self._abandoned)
+                async with self._store.writing() as session:
+                    await queries.release_leases(session, self.worker, given_back)
+                self._abandoned -= given_back
             now = self._clock()
             room = max(self._settings.feed_concurrency - len(self._in_flight), 0)
             lease_until = now + timedelta(seconds=self._settings.feed_lease_seconds)
@@ -166,6 +206,8 @@ class Daemon:
             log.error("poll of feed %d crashed: %r", feed_id, error)
             return
         report = task.result()
+        if report.database_failed:
+            self._abandoned.add(feed_id)
         self.metrics.observe(report)
         log.info(
             "polled %s status=%s new=%d duplicate=%d failed=%d next=%s%s%s",
@@ -188,7 +230,7 @@ class Daemon:
         )
         if not self._stopping:
             # a slot is free: fill it now rather than at the next tick
-            asyncio.get_running_loop().create_task(self._dispatch())
+            asyncio.get_running_loop().create_task(self._with_database(self._dispatch))
 
     async def _reload_feeds_file(self) -> None:
         if self._feeds_file is None:

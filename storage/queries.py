@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -197,13 +197,15 @@ async def claim_due_feeds(
     return sorted(feeds, key=lambda f: (f.next_poll_at is not None, f.next_poll_at or now, f.id))
 
 
-async def release_leases(session: AsyncSession, owner: str) -> None:
-    """Give back the leases of polls abandoned at shutdown: whoever runs next polls them."""
-    await session.execute(
-        update(FeedRow)
-        .where(FeedRow.lease_owner == owner, FeedRow.lease_expires_at.is_not(None))
-        .values(lease_expires_at=None)
-    )
+async def release_leases(
+    session: AsyncSession, owner: str, feed_ids: Collection[int] | None = None
+) -> None:
+    """Give back the leases of polls abandoned (at shutdown, or because the database failed
+    them), all or only these feeds': whoever claims next polls them."""
+    condition = [FeedRow.lease_owner == owner, FeedRow.lease_expires_at.is_not(None)]
+    if feed_ids is not None:
+        condition.append(FeedRow.id.in_(feed_ids))
+    await session.execute(update(FeedRow).where(*condition).values(lease_expires_at=None))
 
 
 async def lease_holders(session: AsyncSession, now: datetime) -> list[str]:

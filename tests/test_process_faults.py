@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import random
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from tests.conftest import ROOT
-from tests.helpers import distinct_article_page, user_env
+from tests.helpers import distinct_article_page, free_port, user_env
 
 pytestmark = pytest.mark.fault
 FEEDS = 60
@@ -229,3 +233,107 @@ def test_a_name_that_does_not_resolve_is_recorded_as_a_dns_failure(
     record_property("rows_lost", 0)
     assert errors == [("DNS lookup failed",)], result.stderr
     assert "Traceback" not in result.stderr
+
+
+class PrivatePostgres:
+    """A PostgreSQL 15 cluster of the test's own, so that it can be stopped and started."""
+
+    def __init__(self, folder: Path, port: int) -> None:
+        self.folder = folder
+        self.port = port
+        self.url = f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
+
+    async def pg_ctl(self, *args: str) -> None:
+        options = f"-p {self.port} -k {self.folder} -h 127.0.0.1 -F"
+        data, log = str(self.folder / "data"), str(self.folder / "log")
+        pg_ctl = ["pg_ctl", "-D", data, "-w", "-o", options, "-l", log, *args]
+        done = await run(["runuser", "-u", "postgres", "--", *pg_ctl])
+        assert done.returncode == 0, done.stderr
+
+    async def rows(self, sql: str) -> list[tuple[object, ...]]:
+        connection = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres")
+        try:
+            return [tuple(row) for row in await connection.fetch(sql)]
+        finally:
+            await connection.close()
+
+
+def can_run_postgres() -> bool:
+    tools = ("runuser", "initdb", "pg_ctl")
+    return os.geteuid() == 0 and all(shutil.which(tool) for tool in tools)
+
+
+@pytest.fixture
+async def private_postgres() -> AsyncIterator[PrivatePostgres]:
+    folder = Path(tempfile.mkdtemp(prefix="rss-ingest-pg-"))
+    shutil.chown(folder, "postgres")
+    server = PrivatePostgres(folder, free_port())
+    initdb = ["initdb", "-D", str(folder / "data"), "-A", "trust", "-U", "postgres", "--no-sync"]
+    done = await run(["runuser", "-u", "postgres", "--", *initdb])
+    assert done.returncode == 0, done.stderr
+    await server.pg_ctl("start")
+    yield server
+    await server.pg_ctl("-m", "immediate", "stop")
+    shutil.rmtree(folder)
+
+
+ARTICLE_ROWS = "select source_url, feed_id, id, content_hash, body from articles"
+
+
+@pytest.mark.skipif(not can_run_postgres(), reason="needs root and PostgreSQL's initdb/pg_ctl")
+async def test_postgresql_restarted_mid_run_the_daemon_waits_and_loses_nothing(
+    news: str,
+    private_postgres: PrivatePostgres,
+    tmp_path: Path,
+    record_property: Callable[[str, object], None],
+) -> None:
+    settings = write_config(tmp_path, news, private_postgres.url, feed_concurrency=4)
+    daemon = await asyncio.create_subprocess_exec(
+        *command(settings, "run"),
+        cwd=tmp_path,
+        env=user_env(),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+    async def stored() -> dict[tuple[object, ...], tuple[object, ...]]:
+        try:
+            found = await private_postgres.rows(ARTICLE_ROWS)
+        except asyncpg.UndefinedTableError:  # not migrated yet
+            return {}
+        return {tuple(row[:2]): tuple(row[2:]) for row in found}
+
+    async def stored_at_least(
+        count: int, seconds: float
+    ) -> dict[tuple[object, ...], tuple[object, ...]]:
+        deadline = asyncio.get_running_loop().time() + seconds
+        while len(rows := await stored()) < count:
+            assert asyncio.get_running_loop().time() < deadline, f"{len(rows)} stored"
+            assert daemon.returncode is None, "the daemon exited"
+            await asyncio.sleep(0.2)
+        return rows
+
+    before = await stored_at_least(20, 60)
+    await private_postgres.pg_ctl("-m", "fast", "stop")
+    await asyncio.sleep(3)  # polls in flight and ticks meet a database that is not there
+    await private_postgres.pg_ctl("start")
+    after = await stored_at_least(len(expected_urls(news)), 120)
+    daemon.send_signal(signal.SIGTERM)
+    _, err = await asyncio.wait_for(daemon.communicate(), timeout=60)
+    log = err.decode()
+    twice = await private_postgres.rows(
+        "select source_url, feed_id from articles group by 1, 2 having count(*) > 1"
+    )
+    lost = [key for key, row in before.items() if after.get(key) != row]
+    missing = expected_urls(news) - {str(url) for url, _ in after}
+    record_property("fault", "PostgreSQL stopped for 3 s mid-run, then started")
+    record_property(
+        "outcome",
+        f"{len(before)} stored before; daemon logged the outage and went on; all {len(after)}",
+    )
+    record_property("rows_lost", len(lost) + len(missing))
+    assert daemon.returncode == 0, log[-2000:]
+    assert "cannot reach the database" in log
+    assert "the database answers again" in log
+    assert "Traceback" not in log, log[-3000:]
+    assert (lost, missing, twice) == ([], set(), [])
