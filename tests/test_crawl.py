@@ -6,6 +6,7 @@ import asyncio
 import gzip
 import json
 import sqlite3
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -264,7 +265,9 @@ async def test_real_pages_keep_their_text(sites: Sites, store: Store, crawl: Cra
     assert gzip  # pages are served gzip-encoded by the fixture server
 
 
+@pytest.mark.fault
 async def test_a_locked_database_fails_the_polls_not_the_crawl_and_loses_nothing(
+    record_property: Callable[[str, object], None],
     sites: Sites,
     settings: Settings,
     rules: RuleSet,
@@ -296,5 +299,9 @@ async def test_a_locked_database_fails_the_polls_not_the_crawl_and_loses_nothing
         after = await crawler.crawl(feeds)
     assert not after.failed_feeds
     stored = await query(store, "select count(*), count(distinct url || feed_id) from articles")
-    assert stored[0][0] == stored[0][1] == after.count("new") + after.count("duplicate") > 0
+    expected = after.count("new") + after.count("duplicate")
+    record_property("fault", "SQLite locked by another writer past the busy timeout")
+    record_property("outcome", f"polls failed: {locked.reports[0].error}; all stored after")
+    record_property("rows_lost", expected - int(str(stored[0][1])))
+    assert stored[0][0] == stored[0][1] == expected > 0
     await engine.dispose()

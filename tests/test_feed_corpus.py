@@ -6,6 +6,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,10 @@ def _can_make_network_namespaces() -> bool:
     not _can_make_network_namespaces(),
     reason="needs `unshare -n` and `ip` (root): the feeds link to hosts that must not be called",
 )
-def test_every_feedparser_test_feed_goes_through_the_crawl(tmp_path: Path) -> None:
+@pytest.mark.fault
+def test_every_feedparser_test_feed_goes_through_the_crawl(
+    tmp_path: Path, record_property: Callable[[str, object], None]
+) -> None:
     crawl = subprocess.run(
         ["unshare", "-n", sys.executable, "-m", "tests.corpus_crawl", str(FEEDS), str(tmp_path)],
         capture_output=True,
@@ -45,6 +49,12 @@ def test_every_feedparser_test_feed_goes_through_the_crawl(tmp_path: Path) -> No
         (feeds,) = db.execute("select count(*) from feeds").fetchone()
         reasons = dict(db.execute("select url, last_error from feeds where last_error is not null"))
         failures = dict(db.execute("select url, reason from article_failures"))
+    record_property("fault", f"feedparser's {served} test feeds, broken ones included")
+    record_property(
+        "outcome",
+        f"{len(reasons)} rejected with a reason, {len(failures)} links recorded, no crash",
+    )
+    record_property("rows_lost", served - feeds)
     assert feeds == served
     # Every feed was polled to the end: a reason for the ones we cannot use, never a crash.
     assert not [r for r in reasons.values() if r.startswith("internal error")], reasons
