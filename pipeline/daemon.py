@@ -29,6 +29,9 @@ from storage import queries
 from storage.store import Store
 
 log = logging.getLogger(__name__)
+DATABASE_RETRY_SECONDS = 5.0
+"""After a poll the database failed, its feed is polled again this long after (doubling while
+its polls keep failing, up to feed_lease_seconds): soon after an outage, never in a tight loop."""
 
 
 def dead_local_worker(owner: str, host: str, alive: Callable[[int], bool]) -> bool:
@@ -69,8 +72,10 @@ class Daemon:
         self._in_flight: dict[int, asyncio.Task[FeedReport]] = {}
         self._dispatching = asyncio.Lock()
         self._stopping = False
-        self._abandoned: set[int] = set()
-        """Feeds whose poll the database failed: their leases are given back when it answers."""
+        self._abandoned: dict[int, datetime] = {}
+        """Feeds whose poll the database failed -> when to give their lease back."""
+        self._database_failures: dict[int, int] = {}
+        """Feed -> its polls the database failed in a row."""
         self._database_failing_since: datetime | None = None
         self.worker = settings.worker_name or f"{socket.gethostname()}:{os.getpid()}"
 
@@ -175,12 +180,13 @@ class Daemon:
         async with self._dispatching:
             if self._stopping:
                 return 0
-            if self._abandoned:
-                given_back = set(self._abandoned)
+            now = self._clock()
+            given_back = [feed for feed, when in self._abandoned.items() if when <= now]
+            if given_back:
                 async with self._store.writing() as session:
                     await queries.release_leases(session, self.worker, given_back)
-                self._abandoned -= given_back
-            now = self._clock()
+                for feed_id in given_back:
+                    del self._abandoned[feed_id]
             room = max(self._settings.feed_concurrency - len(self._in_flight), 0)
             lease_until = now + timedelta(seconds=self._settings.feed_lease_seconds)
             async with self._store.writing() as session:
@@ -206,8 +212,7 @@ class Daemon:
             log.error("poll of feed %d crashed: %r", feed_id, error)
             return
         report = task.result()
-        if report.database_failed:
-            self._abandoned.add(feed_id)
+        self._note_database_failure(feed_id, report.database_failed)
         self.metrics.observe(report)
         log.info(
             "polled %s status=%s new=%d duplicate=%d failed=%d next=%s%s%s",
@@ -231,6 +236,15 @@ class Daemon:
         if not self._stopping:
             # a slot is free: fill it now rather than at the next tick
             asyncio.get_running_loop().create_task(self._with_database(self._dispatch))
+
+    def _note_database_failure(self, feed_id: int, failed: bool) -> None:
+        if not failed:
+            self._database_failures.pop(feed_id, None)
+            return
+        failures = self._database_failures.get(feed_id, 0) + 1
+        self._database_failures[feed_id] = failures
+        delay = min(DATABASE_RETRY_SECONDS * 2 ** (failures - 1), self._settings.feed_lease_seconds)
+        self._abandoned[feed_id] = self._clock() + timedelta(seconds=delay)
 
     async def _reload_feeds_file(self) -> None:
         if self._feeds_file is None:

@@ -115,7 +115,8 @@ class HostGate:
         async with self._starts.setdefault(host, asyncio.Lock()):
             delay = self._not_before.get(host, 0.0) - loop.time()
             if delay > self._max_wait:
-                raise FetchError(f"{host} asked for a pause (Retry-After): {delay:.0f} s left")
+                reason = f"{host} asked for a pause (Retry-After): {delay:.0f} s left"
+                raise FetchError(reason, retry_after=delay)
             if delay > 0:
                 await asyncio.sleep(delay)
             self._not_before[host] = max(

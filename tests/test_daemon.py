@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from pipeline.crawl import Crawler
+from pipeline.crawl import Crawler, FeedReport
 from pipeline.daemon import Daemon
 from pipeline.rules import RuleSet
 from pipeline.settings import Settings
@@ -269,3 +269,24 @@ async def test_feeds_file_changes_take_effect_at_the_next_tick(
     os.utime(feeds_file, (2, 2))
     assert await tick(daemon) == 0  # a broken file is logged and ignored; nothing is lost
     assert (await feed(store, second)).active
+
+
+class DatabaseFailingCrawler:
+    """Every poll fails as in a database outage (the real outage: test_process_faults.py)."""
+
+    async def poll(self, feed: FeedState) -> FeedReport:
+        return FeedReport(feed.url, error="database error: gone", database_failed=True)
+
+
+async def test_a_poll_the_database_failed_is_retried_soon_then_less_often(
+    store: Store, settings: Settings
+) -> None:
+    clock = Clock()
+    async with store.writing() as session:
+        await queries.insert_new_feeds(session, [("http://127.0.0.1:9/feed.xml", None)], START)
+    daemon = Daemon(settings, store, DatabaseFailingCrawler(), None, clock=clock)  # type: ignore[arg-type]
+    dispatched = [await tick(daemon)]
+    for seconds in (4, 1, 9, 1, 19, 1):  # given back after 5, then 10, then 20 s
+        clock.now += timedelta(seconds=seconds)
+        dispatched.append(await tick(daemon))
+    assert dispatched == [1, 0, 1, 0, 1, 0, 1]
