@@ -351,6 +351,12 @@ async def fill_synthetic(store: Store, count: int) -> None:
             await session.execute(insert(ArticleRow), rows[start : start + 5_000])
 
 
+def interruptible() -> None:
+    """Ctrl-C as at a terminal. Tests started in the background by a script (`make test &`)
+    inherit an ignored SIGINT from the shell, which would pass it on to the command."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 async def test_an_interrupted_export_leaves_no_file(
     store: Store, database_url: str, tmp_path: Path
 ) -> None:
@@ -371,6 +377,7 @@ async def test_an_interrupted_export_leaves_no_file(
         database_url,
         env=env,
         stderr=asyncio.subprocess.PIPE,
+        preexec_fn=interruptible,
     )
     deadline = asyncio.get_running_loop().time() + 30
     while not any(p.stat().st_size > 100_000 for p in folder.iterdir()):

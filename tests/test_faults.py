@@ -14,7 +14,7 @@ import gzip
 import json
 import re
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import pytest
@@ -141,8 +141,7 @@ def hostile_app(secret_requests: list[str]) -> web.Application:
     app.router.add_get("/list.xml", listing)
     app.router.add_get("/good/{name:.*}", good)
     app.router.add_get("/secret/{rest:.*}", secret)
-    for kind, handler in BAD_PAGES.items():
-        app.router.add_get(f"/page/{kind}", handler)
+    app.router.add_get("/page/{kind}", bad_page)
     app.router.add_get("/page/storm/{n}", storm_500)
     app.router.add_get("/page/pause/{n}", storm_503)
     return app
@@ -169,7 +168,7 @@ async def reset(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def gzip_bomb_response(request: web.Request) -> web.Response:
+def gzip_bomb_response() -> web.Response:
     body = gzip.compress(bytes(100_000_000), compresslevel=1)
     return web.Response(
         body=body, headers={"Content-Encoding": "gzip", "Content-Type": "text/html"}
@@ -187,34 +186,32 @@ async def storm_503(request: web.Request) -> web.Response:
 SOUP_WORDS = "Real text survives broken markup, unclosed tags and stray bytes in a page. "
 
 
-async def respond(response: web.StreamResponse) -> web.StreamResponse:
-    return response
-
-
-BAD_PAGES: dict[str, Callable[[web.Request], Awaitable[web.StreamResponse]]] = {
-    "pdf": lambda r: respond(
-        web.Response(body=b"%PDF-1.7\n" + bytes(5000), content_type="application/pdf")
-    ),
-    "binary": lambda r: respond(
-        web.Response(body=bytes(range(256)) * 100, content_type="text/html")
-    ),
-    "png": lambda r: respond(
-        web.Response(body=b"\x89PNG\r\n\x1a\n" + bytes(500), content_type="image/png")
-    ),
-    "100mb": lambda r: stream(r, bytes(1_000_000), 100),
-    "bomb": lambda r: respond(gzip_bomb_response(r)),
-    "endless": lambda r: stream(r, b"<p>more</p>" * 5_000, 100_000),
-    "trickle": lambda r: stream(r, b"<", 100, pause=0.1),
-    "loop": lambda r: respond(web.Response(status=302, headers={"Location": "/page/loop"})),
-    "reset": reset,
-    "empty": lambda r: respond(web.Response(body=b"", content_type="text/html")),
-    "soup": lambda r: respond(
-        web.Response(
-            text=f"<html><body><div><p>{SOUP_WORDS * 8}<p><b>{SOUP_WORDS * 6}<table><td>\x00</div>",
-            content_type="text/html",
-        )
+FIXED_PAGES: dict[str, Callable[[], web.StreamResponse]] = {
+    "pdf": lambda: web.Response(body=b"%PDF-1.7\n" + bytes(5000), content_type="application/pdf"),
+    "binary": lambda: web.Response(body=bytes(range(256)) * 100, content_type="text/html"),
+    "png": lambda: web.Response(body=b"\x89PNG\r\n\x1a\n" + bytes(500), content_type="image/png"),
+    "bomb": gzip_bomb_response,
+    "loop": lambda: web.Response(status=302, headers={"Location": "/page/loop"}),
+    "empty": lambda: web.Response(body=b"", content_type="text/html"),
+    "soup": lambda: web.Response(
+        text=f"<html><body><div><p>{SOUP_WORDS * 8}<p><b>{SOUP_WORDS * 6}<table><td>\x00</div>",
+        content_type="text/html",
     ),
 }
+STREAMED_PAGES = {  # chunk, how many times, pause between chunks
+    "100mb": (bytes(1_000_000), 100, 0.0),
+    "endless": (b"<p>more</p>" * 5_000, 100_000, 0.0),
+    "trickle": (b"<", 100, 0.1),
+}
+
+
+async def bad_page(request: web.Request) -> web.StreamResponse:
+    kind = request.match_info["kind"]
+    if kind == "reset":
+        return await reset(request)
+    if kind in STREAMED_PAGES:
+        return await stream(request, *STREAMED_PAGES[kind])
+    return FIXED_PAGES[kind]()
 
 
 @dataclass(frozen=True)
