@@ -146,8 +146,7 @@ class Fetcher:
 
     async def __aenter__(self) -> Self:
         connector = aiohttp.TCPConnector(
-            limit=self._settings.concurrency,
-            limit_per_host=self._settings.per_host_concurrency,
+            limit=self._settings.concurrency,  # per host: the HostGate's slots
             ttl_dns_cache=300,
             resolver=CheckingResolver(self._policy) if self._policy else None,
         )
