@@ -1,14 +1,20 @@
-"""Helpers shared by tests: running the real command, a free port, an article to store."""
+"""Helpers shared by tests: running the real command, a free port, an article to store,
+a query of the store."""
 
 import asyncio
 import os
 import socket
+import subprocess
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import text
+
 from pipeline.dedup import content_hash
 from pipeline.records import Article
+from storage.store import Store
 
 LEDGER_PAGES = Path(__file__).parent / "fixtures" / "sites" / "dailyledger" / "news"
 
@@ -46,21 +52,33 @@ def user_env() -> dict[str, str]:
     return env
 
 
-async def rss_ingest(*args: str, cwd: Path | None = None) -> tuple[int, str, str]:
-    """Run `rss-ingest` (python -m pipeline) as a user would: exit code, stdout, stderr."""
-    env = user_env()
+async def run_to_end(
+    args: Sequence[str], cwd: Path | None = None, seconds: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """A command run to its end, in a user's environment, while the test's servers go on
+    serving (a blocking subprocess.run would stop them)."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "pipeline",
         *args,
         cwd=cwd,
-        env=env,
+        env=user_env(),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
-    return process.returncode or 0, out.decode(), err.decode()
+    out, err = await asyncio.wait_for(process.communicate(), timeout=seconds)
+    return subprocess.CompletedProcess(
+        list(args), process.returncode or 0, out.decode(), err.decode()
+    )
+
+
+async def rss_ingest(*args: str, cwd: Path | None = None) -> tuple[int, str, str]:
+    """Run `rss-ingest` (python -m pipeline) as a user would: exit code, stdout, stderr."""
+    done = await run_to_end([sys.executable, "-m", "pipeline", *args], cwd, seconds=120)
+    return done.returncode, done.stdout, done.stderr
+
+
+async def query(store: Store, sql: str) -> list[tuple[object, ...]]:
+    async with store.reading() as session:
+        return [tuple(row) for row in await session.execute(text(sql))]
 
 
 def free_port() -> int:

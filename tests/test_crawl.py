@@ -13,7 +13,6 @@ from xml.sax.saxutils import escape
 
 import pytest
 from aiohttp import web
-from sqlalchemy import text
 
 from pipeline.crawl import Crawler, utc_now
 from pipeline.rules import RuleSet
@@ -21,6 +20,7 @@ from pipeline.settings import Settings
 from storage import database, migrate, queries
 from storage.store import Store
 from tests.conftest import FIXTURES, CrawlFeeds, Sites, seed_paragraphs, seed_parts
+from tests.helpers import query
 
 
 def rss(base: str, links: list[str], guids: list[str] | None = None) -> str:
@@ -104,11 +104,6 @@ def app(app: web.Application) -> web.Application:
     }.items():
         app.router.add_get(path, handler)
     return app
-
-
-async def query(store: Store, sql: str) -> list[tuple[object, ...]]:
-    async with store.reading() as session:
-        return [tuple(row) for row in await session.execute(text(sql))]
 
 
 async def test_seed_article_is_stored_clean(sites: Sites, store: Store, crawl: CrawlFeeds) -> None:

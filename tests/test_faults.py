@@ -8,9 +8,7 @@ articles must all be stored (rows lost: 0), and no request may reach the hostile
 
 from __future__ import annotations
 
-import asyncio
 import collections
-import gzip
 import json
 import re
 import ssl
@@ -21,12 +19,12 @@ import pytest
 import trustme
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from sqlalchemy import text
 
 from pipeline.urls import canonical_url
 from storage.store import Store
 from tests.conftest import FIXTURES, CrawlFeeds, Sites
-from tests.helpers import distinct_article_page, free_port
+from tests.helpers import distinct_article_page, free_port, query
+from tests.hostile import gzip_bomb, reset_mid_body, streamed
 
 pytestmark = pytest.mark.fault
 CONTROL_FEEDS = ("aljazeera/feed.xml", "sciencealert/feed.xml", "thehill/feed.xml")
@@ -147,34 +145,6 @@ def hostile_app(secret_requests: list[str]) -> web.Application:
     return app
 
 
-async def stream(
-    request: web.Request, chunk: bytes, times: int, pause: float = 0
-) -> web.StreamResponse:
-    response = web.StreamResponse(headers={"Content-Type": "text/html"})
-    await response.prepare(request)
-    for _ in range(times):
-        await response.write(chunk)
-        if pause:
-            await asyncio.sleep(pause)
-    return response
-
-
-async def reset(request: web.Request) -> web.StreamResponse:
-    response = web.StreamResponse(headers={"Content-Type": "text/html", "Content-Length": "9999"})
-    await response.prepare(request)
-    await response.write(b"<html><body>cut")
-    assert request.transport is not None
-    request.transport.close()
-    return response
-
-
-def gzip_bomb_response() -> web.Response:
-    body = gzip.compress(bytes(100_000_000), compresslevel=1)
-    return web.Response(
-        body=body, headers={"Content-Encoding": "gzip", "Content-Type": "text/html"}
-    )
-
-
 async def storm_500(request: web.Request) -> web.Response:
     raise web.HTTPInternalServerError()
 
@@ -190,7 +160,9 @@ FIXED_PAGES: dict[str, Callable[[], web.StreamResponse]] = {
     "pdf": lambda: web.Response(body=b"%PDF-1.7\n" + bytes(5000), content_type="application/pdf"),
     "binary": lambda: web.Response(body=bytes(range(256)) * 100, content_type="text/html"),
     "png": lambda: web.Response(body=b"\x89PNG\r\n\x1a\n" + bytes(500), content_type="image/png"),
-    "bomb": gzip_bomb_response,
+    "bomb": lambda: web.Response(
+        body=gzip_bomb(), headers={"Content-Encoding": "gzip", "Content-Type": "text/html"}
+    ),
     "loop": lambda: web.Response(status=302, headers={"Location": "/page/loop"}),
     "empty": lambda: web.Response(body=b"", content_type="text/html"),
     "soup": lambda: web.Response(
@@ -208,9 +180,9 @@ STREAMED_PAGES = {  # chunk, how many times, pause between chunks
 async def bad_page(request: web.Request) -> web.StreamResponse:
     kind = request.match_info["kind"]
     if kind == "reset":
-        return await reset(request)
+        return await reset_mid_body(request)
     if kind in STREAMED_PAGES:
-        return await stream(request, *STREAMED_PAGES[kind])
+        return await streamed(request, *STREAMED_PAGES[kind])
     return FIXED_PAGES[kind]()
 
 
@@ -341,11 +313,6 @@ async def hostile() -> AsyncIterator[Hostile]:
         await each.close()
 
 
-async def rows(store: Store, sql: str) -> list[tuple[object, ...]]:
-    async with store.reading() as session:
-        return [tuple(row) for row in await session.execute(text(sql))]
-
-
 @pytest.mark.parametrize("case", CASES + ELSEWHERE, ids=lambda case: case.fault)
 async def test_fault(
     case: Case,
@@ -362,9 +329,9 @@ async def test_fault(
     controls = [sites.url(path) for path in CONTROL_FEEDS]
     summary = await crawl(*controls, feed, **(SETTINGS | dict(case.settings)))
 
-    reasons = [str(r) for (r,) in await rows(store, "select reason from article_failures")]
+    reasons = [str(r) for (r,) in await query(store, "select reason from article_failures")]
     reasons += [r.error for r in summary.failed_feeds]
-    stored = await rows(
+    stored = await query(
         store,
         "select a.url, a.source_url, f.url from articles a join feeds f on f.id = a.feed_id",
     )

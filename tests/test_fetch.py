@@ -2,7 +2,6 @@
 
 import asyncio
 import dataclasses
-import functools
 import gzip
 from collections.abc import AsyncIterator
 
@@ -16,12 +15,7 @@ from pipeline.fetch import PAGE_ACCEPT, Fetcher, FetchError
 from pipeline.settings import Settings
 from tests.conftest import Sites
 from tests.helpers import free_port
-
-
-@functools.cache
-def gzip_bomb() -> bytes:
-    """100 MB of zeros in ~100 kB: a cap must apply to what a body decodes to."""
-    return gzip.compress(bytes(100_000_000), compresslevel=1)
+from tests.hostile import gzip_bomb, reset_mid_body, streamed
 
 
 async def get(settings: Settings, url: str, **headers: str) -> object:
@@ -32,11 +26,7 @@ async def get(settings: Settings, url: str, **headers: str) -> object:
 @pytest.fixture
 def app(app: web.Application) -> web.Application:
     async def big(request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"Content-Type": "text/html"})
-        await response.prepare(request)
-        for _ in range(100):
-            await response.write(b"x" * 10_000)
-        return response
+        return await streamed(request, b"x" * 10_000, 100)
 
     async def slow(request: web.Request) -> web.Response:
         await asyncio.sleep(5)
@@ -66,34 +56,17 @@ def app(app: web.Application) -> web.Application:
         )
 
     async def endless(request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"Content-Type": "text/html"})
-        await response.prepare(request)
-        for _ in range(100_000):  # bounded: about 6 GB, far past any cap
-            await response.write(b"<p>more</p>" * 5_000)
-        return response
+        # bounded: about 6 GB, far past any cap
+        return await streamed(request, b"<p>more</p>" * 5_000, 100_000)
 
     async def trickle(request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"Content-Type": "text/html"})
-        await response.prepare(request)
-        for _ in range(100):  # a byte every 0.1 s, for at most 10 s
-            await response.write(b"<")
-            await asyncio.sleep(0.1)
-        return response
-
-    async def reset(request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(
-            headers={"Content-Type": "text/html", "Content-Length": "1000000"}
-        )
-        await response.prepare(request)
-        await response.write(b"<html><body>cut short")
-        assert request.transport is not None
-        request.transport.close()
-        return response
+        # a byte every 0.1 s, for at most 10 s
+        return await streamed(request, b"<", 100, pause=0.1)
 
     app.router.add_get("/bomb", bomb)
     app.router.add_get("/endless", endless)
     app.router.add_get("/trickle", trickle)
-    app.router.add_get("/reset", reset)
+    app.router.add_get("/reset", reset_mid_body)
     app.router.add_get("/big", big)
     app.router.add_get("/slow", slow)
     app.router.add_get("/loop", loop)

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from storage.store import Store
 from tests.conftest import ROOT, CrawlFeeds, Sites
 from tests.databases import any_database_url
-from tests.helpers import rss_ingest
+from tests.helpers import query, rss_ingest
 
 database_url = any_database_url
 EUROPA = "sciencealert/articles/14cc2a0ca59c.html"
@@ -28,11 +28,6 @@ LINKS = """
     left join articles o on o.id = c.duplicate_of
     order by c.id
 """
-
-
-async def query(store: Store, sql: str) -> list[tuple[object, ...]]:
-    async with store.reading() as session:
-        return [tuple(row) for row in await session.execute(text(sql))]
 
 
 def path(url: object) -> str:

@@ -25,7 +25,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from tests.conftest import ROOT
-from tests.helpers import distinct_article_page, free_port, user_env
+from tests.helpers import distinct_article_page, free_port, run_to_end, user_env
 
 pytestmark = pytest.mark.fault
 FEEDS = 60
@@ -138,7 +138,7 @@ async def test_kill_9_at_random_points_loses_nothing_and_stores_nothing_twice(
         assert changed == [], f"kill {kill + 1}: committed rows lost or altered: {changed}"
         before = after
         counts.append(len(after))
-    finished = await run(command(settings, "crawl"), cwd=tmp_path)
+    finished = await run_to_end(command(settings, "crawl"), cwd=tmp_path)
     assert finished.returncode == 0, finished.stderr
     final = committed(database)
     lost = [key for key, row in before.items() if final.get(key) != row]
@@ -150,20 +150,6 @@ async def test_kill_9_at_random_points_loses_nothing_and_stores_nothing_twice(
     assert missing == set()
     assert sum(b > a for a, b in itertools.pairwise(counts)) >= 5  # kills fell all through the work
     assert counts[-1] < len(expected_urls(news))
-
-
-async def run(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """A command run to its end while the test's servers keep serving."""
-    process = await asyncio.create_subprocess_exec(
-        *args,
-        cwd=cwd,
-        env=user_env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode is not None
-    return subprocess.CompletedProcess(args, process.returncode, out.decode(), err.decode())
 
 
 def unshare_works(*flags: str) -> bool:
@@ -193,7 +179,7 @@ async def test_a_full_disk_fails_polls_keeps_what_is_stored_and_the_next_crawl_c
         {crawl} > {tmp_path}/after.out 2>&1; echo $? > {tmp_path}/after.rc
         cp {disk}/news.db* {tmp_path}/after/
     """
-    assert (await run(["unshare", "-m", "sh", "-c", script])).returncode == 0
+    assert (await run_to_end(["unshare", "-m", "sh", "-c", script])).returncode == 0
     full_output = (tmp_path / "full.out").read_text()
     stored_when_full = committed(tmp_path / "full" / "news.db")
     after = committed(tmp_path / "after" / "news.db")
@@ -247,7 +233,7 @@ class PrivatePostgres:
         options = f"-p {self.port} -k {self.folder} -h 127.0.0.1 -F"
         data, log = str(self.folder / "data"), str(self.folder / "log")
         pg_ctl = ["pg_ctl", "-D", data, "-w", "-o", options, "-l", log, *args]
-        done = await run(["runuser", "-u", "postgres", "--", *pg_ctl])
+        done = await run_to_end(["runuser", "-u", "postgres", "--", *pg_ctl])
         assert done.returncode == 0, done.stderr
 
     async def rows(self, sql: str) -> list[tuple[object, ...]]:
@@ -269,7 +255,7 @@ async def private_postgres() -> AsyncIterator[PrivatePostgres]:
     shutil.chown(folder, "postgres")
     server = PrivatePostgres(folder, free_port())
     initdb = ["initdb", "-D", str(folder / "data"), "-A", "trust", "-U", "postgres", "--no-sync"]
-    done = await run(["runuser", "-u", "postgres", "--", *initdb])
+    done = await run_to_end(["runuser", "-u", "postgres", "--", *initdb])
     assert done.returncode == 0, done.stderr
     await server.pg_ctl("start")
     yield server
