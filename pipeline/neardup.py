@@ -11,7 +11,6 @@ import hashlib
 import re
 
 import numpy as np
-from datasketch import MinHash
 
 NUM_PERM = 128
 BANDS = 32
@@ -40,6 +39,10 @@ def signature(body: str, min_words: int) -> bytes | None:
         " ".join(tokens[i : i + SHINGLE_WORDS]).encode("utf-8")
         for i in range(len(tokens) - SHINGLE_WORDS + 1)
     }
+    # Imported here: datasketch brings scipy (~50 MB, 0.25 s), which only the pool's signing
+    # needs; the crawl process and the daemon compare and band signatures with numpy alone.
+    from datasketch import MinHash
+
     minhash = MinHash(num_perm=NUM_PERM, seed=SEED)
     minhash.update_batch(sorted(shingles))
     values: np.ndarray = minhash.hashvalues

@@ -35,9 +35,11 @@ def _worker_setup() -> None:
     # trafilatura and htmldate warn about every odd page; the crawl reports failures itself.
     for name in ("trafilatura", "htmldate", "courlan"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    # Half a second of imports (trafilatura, lxml, scipy), done while the parent sets up.
+    # Half a second of imports (trafilatura, lxml, datasketch and scipy), done while the parent
+    # sets up.
     importlib.import_module("pipeline.article")
     importlib.import_module("pipeline.parse")
+    importlib.import_module("datasketch")  # pipeline.neardup imports it on first use
 
 
 def _started() -> None:

@@ -1,6 +1,8 @@
 """Near-duplicate signatures on real article texts (tests/fixtures/sites/ground-truth.json)."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -127,3 +129,15 @@ def test_short_texts_are_matched_only_exactly() -> None:
         THRESHOLD,
     )
     assert [d.kind for d in decisions] == [None, None, "exact"]
+
+
+def test_the_crawl_process_does_not_load_datasketch() -> None:
+    """Only pool workers sign; datasketch and the scipy it brings cost the crawl ~50 MB."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, pipeline.commands.polling; print(sorted(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "'pipeline.crawl'" in loaded and "'pipeline.daemon'" in loaded
+    assert "'datasketch'" not in loaded and "'scipy'" not in loaded
