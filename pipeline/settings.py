@@ -41,7 +41,7 @@ class Settings:
     max_retry_after: float = 86_400.0
     respect_robots_txt: bool = True
     allow_private_addresses: bool = False
-    feed_concurrency: int = 64
+    feed_concurrency: int = 128
     extract_workers: int = 0
     max_article_attempts: int = 3
     max_entries_per_feed: int = 500
