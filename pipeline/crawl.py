@@ -268,8 +268,12 @@ class Crawler:
         if parsed.warning:
             log.info("%s: %s", feed.url, parsed.warning)
         entries, listed_elsewhere = await self._new_entries(feed.id, parsed.entries)
+        # Pages wait for the pool in memory: a poll holds only a few at a time, so memory is
+        # bounded by feed_concurrency, not by how many new items the feeds list. (A bound shared
+        # by all polls would let pages queued for one slow host stall every other host.)
+        pages = asyncio.Semaphore(self._settings.pages_per_feed)
         results = await asyncio.gather(
-            *(self._article(entry, parsed.language) for entry in entries)
+            *(self._article(entry, parsed.language, pages) for entry in entries)
         )
         extracted = [result for result in results if isinstance(result, Article)]
         failures = [result for result in results if isinstance(result, ArticleFailure)]
@@ -331,16 +335,17 @@ class Crawler:
         return to_fetch, elsewhere
 
     async def _article(
-        self, entry: FeedEntry, feed_language: str | None
+        self, entry: FeedEntry, feed_language: str | None, pages: asyncio.Semaphore
     ) -> Article | ArticleFailure:
         link = canonical_url(entry.link)
         if self._robots is not None and (why_not := await self._robots.why_not(entry.link)):
             return ArticleFailure(link, why_not, final=why_not.startswith("disallowed"))
         try:
-            page = await self._fetcher.get(entry.link, accept=PAGE_ACCEPT)
-            article: Article = await self._in_pool(
-                build_article, entry, page, self._rules, self._clock(), feed_language
-            )
+            async with pages:
+                page = await self._fetcher.get(entry.link, accept=PAGE_ACCEPT)
+                article: Article = await self._in_pool(
+                    build_article, entry, page, self._rules, self._clock(), feed_language
+                )
             return article
         except (FetchError, NotAnArticle) as error:
             return ArticleFailure(link, str(error))

@@ -42,6 +42,7 @@ class Settings:
     respect_robots_txt: bool = True
     allow_private_addresses: bool = False
     feed_concurrency: int = 128
+    pages_per_feed: int = 4
     extract_workers: int = 0
     max_article_attempts: int = 3
     max_entries_per_feed: int = 500
@@ -73,6 +74,7 @@ class Settings:
             "concurrency",
             "per_host_concurrency",
             "feed_concurrency",
+            "pages_per_feed",
             "max_article_attempts",
             "max_entries_per_feed",
             "store_batch_size",

@@ -66,6 +66,17 @@ async def test_per_host_concurrency_is_what_the_server_sees(
     assert load.peak == 2
 
 
+async def test_a_poll_fetches_and_extracts_at_most_pages_per_feed_pages_at_once(
+    sites: Sites, load: Load, crawl: CrawlFeeds
+) -> None:
+    """Fetched pages wait for the pool in memory: the bound keeps them few, however many new."""
+    summary = await crawl(
+        sites.url("news.xml"), per_host_concurrency=8, concurrency=20, pages_per_feed=3
+    )
+    assert summary.count("new") == ARTICLES
+    assert load.peak == 3
+
+
 async def test_requests_to_one_host_are_spaced_by_the_minimum_delay(
     sites: Sites, load: Load, crawl: CrawlFeeds
 ) -> None:
