@@ -33,7 +33,7 @@ from pipeline.rules import RuleSet
 from pipeline.settings import Settings
 from pipeline.urls import canonical_url
 from storage.queries import FeedState, PollOutcome
-from storage.store import Store
+from storage.store import Store, database_reason
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -170,7 +170,7 @@ class Crawler:
         except SQLAlchemyError as error:
             # The database failed, not the feed: nothing of this poll is stored, and the feed
             # is polled again (by the next crawl; by the daemon once the database answers).
-            reason = f"database error: {getattr(error, 'orig', None) or error}"
+            reason = f"database error: {database_reason(error)}"
             log.error("%s: %s", feed.url, reason)
             return FeedReport(feed.url, error=reason, database_failed=True)
         finally:

@@ -26,7 +26,7 @@ from pipeline.feedlist import load_feed_list
 from pipeline.metrics import Metrics
 from pipeline.settings import ConfigError, Settings
 from storage import queries
-from storage.store import Store
+from storage.store import Store, database_reason
 
 log = logging.getLogger(__name__)
 DATABASE_RETRY_SECONDS = 5.0
@@ -166,7 +166,7 @@ class Daemon:
                 self._database_failing_since = self._clock()
                 log.error(
                     "database error: %s; trying again every %g s",
-                    getattr(error, "orig", None) or error,
+                    database_reason(error),
                     self._settings.tick_seconds,
                 )
             return 0

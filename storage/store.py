@@ -18,6 +18,11 @@ class DatabaseUnavailable(SQLAlchemyError):
     """
 
 
+def database_reason(error: BaseException) -> str:
+    """What the driver said, without SQLAlchemy's statement and parameters around it."""
+    return str(getattr(error, "orig", None) or error)
+
+
 def _unreachable(error: Exception) -> bool:
     return isinstance(error, OSError) or type(error).__module__.startswith("asyncpg")
 

@@ -12,7 +12,7 @@ from pipeline.rules import RuleSet, load_rules
 from pipeline.settings import LoadedSettings, Settings
 from storage import migrate
 from storage.database import DatabaseError, create_engine, redacted
-from storage.store import Store
+from storage.store import Store, database_reason
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -46,7 +46,7 @@ async def open_store(context: Context) -> Store:
         await migrate.upgrade(engine)
     except (OSError, SQLAlchemyError) as error:
         await engine.dispose()
-        reason = getattr(error, "orig", None) or error
+        reason = database_reason(error)
         raise DatabaseError(f"cannot use database {redacted(url)}: {reason}") from None
     return Store(engine)
 

@@ -13,6 +13,7 @@ from pipeline.commands.context import EXIT_OK, Context
 from pipeline.export import ExportError, export_articles
 from storage.database import DatabaseError, create_engine, database_url, redacted
 from storage.exports import ExportFilter, feed_ids_by_url, has_articles_table
+from storage.store import database_reason
 
 
 def parse_when(value: str | None, flag: str) -> datetime | None:
@@ -58,7 +59,7 @@ async def export_command(context: Context) -> int:
         filters = ExportFilter(since, until, feed_ids, args.originals_only, args.after_id)
         result = await export_articles(engine, filters, args.format, args.output)
     except (OSError, SQLAlchemyError) as error:
-        reason = getattr(error, "orig", None) or error
+        reason = database_reason(error)
         raise DatabaseError(f"cannot use database {redacted(url)}: {reason}") from None
     finally:
         await engine.dispose()
