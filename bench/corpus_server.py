@@ -22,6 +22,8 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from pipeline import eventloop
+
 PAGES = web.AppKey("pages", tuple[Path, int])  # (folder, how many)
 ITEMS = web.AppKey("items", int)  # articles per feed
 LATENCY = web.AppKey("latency", tuple[float, float])
@@ -129,7 +131,7 @@ def main() -> None:
     parser.add_argument("--latency-min-ms", type=float, default=20.0)
     parser.add_argument("--latency-max-ms", type=float, default=120.0)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(parser.parse_args()))
+        eventloop.run(serve(parser.parse_args()))
 
 
 if __name__ == "__main__":

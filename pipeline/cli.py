@@ -6,13 +6,13 @@ Importing lazily keeps `export` or `feeds list` from loading trafilatura and the
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, NoReturn
 
+from pipeline import eventloop
 from pipeline.commands.context import EXIT_INTERRUPTED, EXIT_USAGE, CommandError, Context
 from pipeline.logs import configure_logging
 from pipeline.settings import ConfigError, load_settings
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         # One-off commands print their own results; the daemon's log is its output.
         level = settings.log_level if args.command == "run" else "WARNING"
         configure_logging("DEBUG" if args.verbose else level, settings.log_format)
-        return asyncio.run(command(args.handler)(Context(loaded, args)))
+        return eventloop.run(command(args.handler)(Context(loaded, args)))
     except (ConfigError, DatabaseError, CommandError) as error:
         print(f"rss-ingest: {error}", file=sys.stderr)
         return EXIT_USAGE
