@@ -55,6 +55,14 @@ def html_to_text(fragment: str | None) -> str | None:
     """Feed summaries are (sanitised) HTML; we store plain text."""
     if not fragment or not fragment.strip():
         return None
+    if "<" not in fragment and "&" not in fragment:
+        # No tags and no entities: already text. Most titles and names are, and an lxml
+        # parse of each costs the pool more than parsing the feed's own XML.
+        return " ".join(fragment.split())
+    return markup_to_text(fragment)
+
+
+def markup_to_text(fragment: str) -> str | None:
     try:
         root = lxml.html.fragment_fromstring(fragment, create_parent="div")
     except (lxml.etree.ParserError, ValueError):

@@ -5,8 +5,10 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from hypothesis import given
+from hypothesis import strategies as st
 
-from pipeline.parse import NotAFeed, html_to_text, parse_feed
+from pipeline.parse import NotAFeed, html_to_text, markup_to_text, parse_feed
 from tests.conftest import CORPUS, FIXTURES
 
 FEEDS = FIXTURES / "feeds"
@@ -72,6 +74,14 @@ def test_html_to_text() -> None:
     assert html_to_text("<p>a <b>b</b></p><p>c</p>") == "a b c"
     assert html_to_text("") is None
     assert html_to_text("plain &amp; simple") == "plain & simple"
+    assert html_to_text(" plain\n\ttext ") == "plain text"
+
+
+@given(st.text(st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="<&")))
+def test_text_without_tags_or_entities_skips_the_html_parser_with_the_same_result(
+    text: str,
+) -> None:
+    assert html_to_text(text) == (markup_to_text(text) if text.strip() else None)
 
 
 def _feedparser_corpus() -> list[Path]:
