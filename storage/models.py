@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -32,6 +33,9 @@ SQLITE_DATETIME = sqlite.DATETIME(  # type: ignore[no-untyped-call]
 )
 
 
+CONVERTED_TIMES = 1024
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware datetimes in, aware UTC datetimes out; timestamptz on PostgreSQL."""
 
@@ -50,6 +54,12 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise ValueError(f"naive datetime {value!r}: the store needs timezone-aware values")
         utc = value.astimezone(UTC)
         return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        process = super().bind_processor(dialect)
+        # The rows of one write share their timestamps (the batch's `now`, thousands of
+        # paragraph and band rows): each distinct value is converted once.
+        return lru_cache(maxsize=CONVERTED_TIMES)(process) if process else None
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:

@@ -1,6 +1,9 @@
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import select, text
+from sqlalchemy.exc import StatementError
 
 from pipeline.dedup import content_hash
 from pipeline.records import Article
@@ -102,6 +105,31 @@ async def test_times_are_stored_in_utc_and_read_back_aware(store: Store) -> None
         raw = await session.scalar(text("select cast(published_at as text) from articles"))
     assert published == datetime(2024, 5, 1, 6, 0, tzinfo=UTC)
     assert str(raw).startswith("2024-05-01 06:00:00")
+
+
+async def test_each_row_keeps_its_own_time_when_rows_share_others(store: Store) -> None:
+    """Conversions are cached per value: rows of one write must not get each other's."""
+    feed_id = await new_feed(store)
+    published = [NOW - timedelta(hours=hours) for hours in range(5)]
+    batch = [
+        replace(article(f"https://a/{n}", f"Body {n}."), published_at=when)
+        for n, when in enumerate(published)
+    ]
+    async with store.writing() as session:
+        await article_storage.store_articles(session, feed_id, batch)
+    async with store.reading() as session:
+        stored = (await session.execute(select(ArticleRow.url, ArticleRow.published_at))).all()
+    assert sorted(stored) == sorted((f"https://a/{n}", when) for n, when in enumerate(published))
+
+
+async def test_a_naive_time_is_refused_even_when_its_aware_twin_was_stored(store: Store) -> None:
+    feed_id = await new_feed(store)
+    async with store.writing() as session:
+        await article_storage.store_articles(session, feed_id, [article("https://a/1", "One.")])
+    naive = replace(article("https://a/2", "Two."), fetched_at=NOW.replace(tzinfo=None))
+    with pytest.raises(StatementError, match="naive datetime"):
+        async with store.writing() as session:
+            await article_storage.store_articles(session, feed_id, [naive])
 
 
 async def test_poll_bookkeeping_counts_consecutive_errors(store: Store) -> None:
