@@ -27,6 +27,8 @@ from pipeline.extract import NotAnArticle
 from pipeline.fetch import FEED_ACCEPT, PAGE_ACCEPT, Fetcher, FetchError
 from pipeline.parse import NotAFeed, parse_feed
 from pipeline.poll_store import ArticleFailure, PolledFeed, PollStore, StoredCounts, by_site
+from pipeline.pool import worker_count
+from pipeline.pool_calls import PoolCalls
 from pipeline.records import Article, FeedEntry, HttpResponse, ParsedFeed
 from pipeline.robots import RobotsCache
 from pipeline.rules import RuleSet
@@ -114,7 +116,7 @@ class Crawler:
         self._settings = settings
         self._rules = rules
         self._store = store
-        self._executor = executor
+        self._pool = PoolCalls(executor, worker_count(settings.extract_workers))
         self._clock = clock
         self._rng = rng or random.Random()
         self._bounds = bounds_from(settings)
@@ -214,7 +216,7 @@ class Crawler:
         return _counted(report, await self._polls.store(PolledFeed(feed.id, outcome)))
 
     async def _in_pool(self, function: Callable[..., T], *args: object) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+        return await self._pool(function, *args)
 
     def _scheduled(
         self,

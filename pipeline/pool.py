@@ -46,12 +46,17 @@ def _started() -> None:
     """A first task for each worker: the pool starts its processes on demand."""
 
 
+def worker_count(workers: int) -> int:
+    """The pool's size for the extract_workers setting: 0 means one per CPU core."""
+    return workers or os.cpu_count() or 1
+
+
 def extraction_pool(workers: int) -> ProcessPoolExecutor:
     """A process pool for parsing and extraction; 0 workers means one per CPU core.
 
     'spawn' because forking a process that runs an event loop and database threads is unsafe.
     """
-    count = workers or os.cpu_count() or 1
+    count = worker_count(workers)
     pool = ProcessPoolExecutor(
         max_workers=count,
         mp_context=multiprocessing.get_context("spawn"),
