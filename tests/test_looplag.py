@@ -1,6 +1,9 @@
 import asyncio
 import time
 
+import pytest
+
+from pipeline import eventloop
 from pipeline.looplag import LoopLagMonitor, percentile, summarise
 
 
@@ -30,3 +33,18 @@ async def test_a_blocking_step_on_the_loop_shows_as_lag() -> None:
     assert calm.maximum < 0.1
     assert blocked.maximum >= 0.25
     assert max(observed) == blocked.maximum
+
+
+def test_lag_is_measured_finer_than_a_millisecond_on_uvloop() -> None:
+    """uvloop's own clock (loop.time) moves in whole milliseconds: a calm loop read 0.0 ms."""
+    pytest.importorskip("uvloop", reason="uvloop is not installed here (Windows)")
+
+    async def calm_lags() -> list[float]:
+        observed: list[float] = []
+        async with LoopLagMonitor(interval=0.005, on_sample=observed.append):
+            await asyncio.sleep(0.2)
+        return observed
+
+    lags = eventloop.run(calm_lags())
+    assert len(lags) >= 10
+    assert any(abs(lag * 1000 - round(lag * 1000)) > 0.01 for lag in lags)
