@@ -16,7 +16,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Self
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -38,7 +38,6 @@ from storage.queries import FeedState, PollOutcome
 from storage.store import Store, database_reason
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 Clock = Callable[[], datetime]
 
 
@@ -215,9 +214,6 @@ class Crawler:
         )
         return _counted(report, await self._polls.store(PolledFeed(feed.id, outcome)))
 
-    async def _in_pool(self, function: Callable[..., T], *args: object) -> T:
-        return await self._pool(function, *args)
-
     def _scheduled(
         self,
         outcome: PollOutcome,
@@ -259,7 +255,7 @@ class Crawler:
             )
             return _counted(report, await self._polls.store(PolledFeed(feed.id, outcome)))
 
-        parsed: ParsedFeed = await self._in_pool(
+        parsed: ParsedFeed = await self._pool(
             parse_feed,
             response.body,
             response.final_url,
@@ -312,7 +308,7 @@ class Crawler:
         min_words = self._settings.near_duplicate_min_words
         return await asyncio.gather(
             *(
-                self._in_pool(finish_article, article, boilerplate[article.site], min_words)
+                self._pool(finish_article, article, boilerplate[article.site], min_words)
                 for article in articles
             )
         )
@@ -345,7 +341,7 @@ class Crawler:
         try:
             async with pages:
                 page = await self._fetcher.get(entry.link, accept=PAGE_ACCEPT)
-                article: Article = await self._in_pool(
+                article: Article = await self._pool(
                     build_article, entry, page, self._rules, self._clock(), feed_language
                 )
             return article
