@@ -3,11 +3,14 @@
 import asyncio
 import dataclasses
 import gzip
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 
 import brotli
 import pytest
 from aiohttp import web
+from aiohttp.compression_utils import ZLibBackend
 from aiohttp.test_utils import TestServer
 
 from pipeline.addresses import Policy
@@ -50,6 +53,13 @@ def app(app: web.Application) -> web.Application:
     async def gone(request: web.Request) -> web.Response:
         raise web.HTTPGone()
 
+    async def bad_gzip(request: web.Request) -> web.Response:
+        zipped = gzip.compress(b"<html><body>" + b"words " * 2_000 + b"</body></html>")
+        return web.Response(
+            body=zipped[:20] + b"\xff" * 40 + zipped[60:],  # the deflate stream broken early
+            headers={"Content-Encoding": "gzip", "Content-Type": "text/html"},
+        )
+
     async def bomb(request: web.Request) -> web.Response:
         return web.Response(
             body=gzip_bomb(), headers={"Content-Encoding": "gzip", "Content-Type": "text/html"}
@@ -72,6 +82,7 @@ def app(app: web.Application) -> web.Application:
     app.router.add_get("/loop", loop)
     app.router.add_get("/gzipped", gzipped)
     app.router.add_get("/gone", gone)
+    app.router.add_get("/bad-gzip", bad_gzip)
     app.router.add_get("/brotli", brotli_page)
     return app
 
@@ -97,6 +108,28 @@ async def test_gzip_and_brotli_are_decoded(sites: Sites, settings: Settings) -> 
     assert response.body == b"<html><body>zipped</body></html>"  # type: ignore[attr-defined]
     response = await get(settings, sites.url("brotli"))
     assert response.body == b"<html><body>squeezed</body></html>"  # type: ignore[attr-defined]
+
+
+def test_gzip_is_decoded_by_isal_where_it_is_installed(settings: Settings) -> None:
+    pytest.importorskip("isal", reason="isal has no wheel for this platform")
+    Fetcher(settings)
+    assert ZLibBackend.name == "isal.isal_zlib"
+
+
+def test_without_isal_gzip_is_decoded_by_zlib() -> None:
+    code = (
+        "import sys; sys.modules['isal'] = None\n"  # as if it were not installed
+        "from pipeline.fetch import use_fastest_zlib\nprint(use_fastest_zlib())"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.strip() == "zlib"
+
+
+async def test_a_broken_gzip_body_is_a_clear_failure(sites: Sites, settings: Settings) -> None:
+    with pytest.raises(FetchError) as caught:
+        await get(settings, sites.url("bad-gzip"))
+    assert caught.value.reason == "broken response body: Can not decode content-encoding: gzip"
 
 
 @pytest.mark.parametrize(
