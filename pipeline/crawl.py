@@ -13,6 +13,7 @@ import logging
 import random
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import TracebackType
@@ -39,6 +40,8 @@ from storage.store import Store, database_reason
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+# The pool starts afresh (pipeline/pool.py); what it held is tried again at the next poll.
+WORKER_DIED = "a pool worker died while this was in the pool"
 
 
 def utc_now() -> datetime:
@@ -184,6 +187,8 @@ class Crawler:
             reason = str(error)
             status = error.status if isinstance(error, FetchError) else None
             retry_after = error.retry_after if isinstance(error, FetchError) else None
+        except BrokenProcessPool:
+            reason, status, retry_after = WORKER_DIED, None, None
         except SQLAlchemyError:
             raise
         except Exception as error:  # a bug must not stop the other feeds
@@ -347,6 +352,8 @@ class Crawler:
             return article
         except (FetchError, NotAnArticle) as error:
             return ArticleFailure(link, str(error))
+        except BrokenProcessPool:
+            return ArticleFailure(link, WORKER_DIED)
         except (ValueError, TypeError, LookupError, RecursionError) as error:
             # lxml and trafilatura raise these on pathological pages.
             return ArticleFailure(link, f"extraction failed: {type(error).__name__}: {error}")

@@ -10,10 +10,15 @@ import multiprocessing
 import os
 import signal
 import sys
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import ParamSpec, TypeVar
 
 log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def _die_with_parent() -> None:
@@ -51,17 +56,52 @@ def worker_count(workers: int) -> int:
     return workers or os.cpu_count() or 1
 
 
-def extraction_pool(workers: int) -> ProcessPoolExecutor:
-    """A process pool for parsing and extraction; 0 workers means one per CPU core.
+class ExtractionPool(Executor):
+    """A process pool for parsing and extraction that starts afresh when a worker dies.
+
+    A worker can die mid-page: a crash in lxml's C code on a pathological page, or the kernel's
+    OOM killer. ProcessPoolExecutor then fails every call in flight with BrokenProcessPool and
+    refuses all later ones, which would fail every article a daemon fetches after it. Here the
+    calls in flight still fail (the crawl records them, retries them at the next poll, and gives
+    up on a page after max_article_attempts), and the next call gets a new pool.
 
     'spawn' because forking a process that runs an event loop and database threads is unsafe.
     """
-    count = worker_count(workers)
-    pool = ProcessPoolExecutor(
-        max_workers=count,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_worker_setup,
-    )
-    for _ in range(count):
-        pool.submit(_started)
-    return pool
+
+    def __init__(self, workers: int) -> None:
+        self.workers = worker_count(workers)
+        self.restarts = 0
+        self._pool = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_setup,
+        )
+        for _ in range(self.workers):
+            pool.submit(_started)
+        return pool
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        try:
+            return self._pool.submit(fn, *args, **kwargs)
+        except BrokenProcessPool:
+            self.restarts += 1
+            log.error(
+                "a pool worker died (the calls it held failed): starting a new pool "
+                "(%d restart%s so far)",
+                self.restarts,
+                "" if self.restarts == 1 else "s",
+            )
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._start()
+            return self._pool.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def extraction_pool(workers: int) -> ExtractionPool:
+    """The pool for parsing and extraction; 0 workers means one per CPU core."""
+    return ExtractionPool(workers)

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gzip
 import json
+import multiprocessing
+import os
+import signal
 import sqlite3
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
 from aiohttp import web
 
-from pipeline.crawl import Crawler, utc_now
+from pipeline.article import build_article
+from pipeline.crawl import WORKER_DIED, Crawler, utc_now
+from pipeline.pool import ExtractionPool
+from pipeline.pool_calls import run_calls
 from pipeline.rules import RuleSet
 from pipeline.settings import Settings
 from storage import database, migrate, queries
@@ -300,3 +308,59 @@ async def test_a_locked_database_fails_the_polls_not_the_crawl_and_loses_nothing
     record_property("rows_lost", expected - int(str(stored[0][1])))
     assert stored[0][0] == stored[0][1] == expected > 0
     await engine.dispose()
+
+
+class KillsWorkersAtFirstPage(Executor):
+    """The extraction pool, whose workers are killed (as the OOM killer would kill them) as
+    soon as the first page is sent to them."""
+
+    def __init__(self, pool: ExtractionPool, workers: set[int]) -> None:
+        self.pool = pool
+        self.workers = workers
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future = self.pool.submit(fn, *args, **kwargs)
+        if self.workers and fn is run_calls and any(f is build_article for f, _ in args[0]):
+            for pid in self.workers:
+                os.kill(pid, signal.SIGKILL)
+            self.workers = set()
+        return future
+
+
+@pytest.mark.fault
+async def test_a_killed_pool_worker_fails_its_pages_and_the_crawl_goes_on_on_a_new_pool(
+    record_property: Callable[[str, object], None],
+    sites: Sites,
+    store: Store,
+    settings: Settings,
+    rules: RuleSet,
+) -> None:
+    urls = [sites.url(f"{site}/feed.xml") for site in ("aljazeera", "sciencealert", "thehill")]
+    async with store.writing() as session:
+        await queries.insert_new_feeds(session, [(url, None) for url in urls], utc_now())
+    async with store.reading() as session:
+        feeds = await queries.feeds_by_url(session, urls)
+    one_at_a_time = dataclasses.replace(settings, feed_concurrency=1)
+    others = {child.pid for child in multiprocessing.active_children()}
+    with ExtractionPool(2) as pool:
+        pool.submit(int).result(timeout=60)  # the workers are up
+        workers = {child.pid for child in multiprocessing.active_children()} - others
+        killing = KillsWorkersAtFirstPage(pool, workers)
+        async with Crawler(one_at_a_time, rules, store, killing) as crawler:
+            first = await crawler.crawl(feeds)
+        assert not killing.workers  # they were killed
+        failures = await query(store, "select reason from article_failures")
+        assert pool.restarts == 1
+        assert first.failed_feeds == []
+        assert first.count("failed") == len(failures) >= 1
+        assert {reason for (reason,) in failures} == {WORKER_DIED}
+        assert first.count("new") + first.count("duplicate") + len(failures) == 6
+        async with Crawler(one_at_a_time, rules, store, pool) as crawler:
+            second = await crawler.crawl(feeds)
+    assert second.count("failed") == 0
+    stored = await query(store, "select count(*), count(distinct url) from articles")
+    assert stored == [(6, 6)]
+    assert await query(store, "select count(*) from article_failures") == [(0,)]
+    record_property("fault", "the pool's workers killed (SIGKILL) with a page in the pool")
+    record_property("outcome", f"{len(failures)} page(s) failed, stored by the next crawl")
+    record_property("rows_lost", 6 - int(str(stored[0][0])))

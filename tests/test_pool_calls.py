@@ -95,9 +95,9 @@ async def test_a_call_whose_caller_gave_up_is_not_run(pool: CountingPool, tmp_pa
     assert not (tmp_path / "given-up").exists()
 
 
-async def test_a_dead_worker_fails_the_calls_it_held_and_every_later_one(
-    pool: CountingPool,
-) -> None:
+async def test_a_dead_worker_fails_the_calls_it_held_and_none_hangs(pool: CountingPool) -> None:
+    """Over a plain ProcessPoolExecutor, which refuses every call after; the crawl's own pool
+    starts afresh instead (tests/test_pool.py)."""
     calls = PoolCalls(pool, workers=1)
     outcomes = await asyncio.wait_for(
         asyncio.gather(calls(die), calls(square_after, 0, 2), return_exceptions=True), 30
