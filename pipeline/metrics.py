@@ -49,6 +49,11 @@ class Metrics:
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
             registry=self.registry,
         )
+        self.pool_restarts = Counter(
+            "rss_ingest_pool_restarts",
+            "Extraction pools started afresh because a worker died (a crash, the OOM killer)",
+            registry=self.registry,
+        )
         self.last_tick = Gauge(
             "rss_ingest_last_tick_timestamp_seconds",
             "When the scheduler last ran",

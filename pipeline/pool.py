@@ -68,9 +68,10 @@ class ExtractionPool(Executor):
     'spawn' because forking a process that runs an event loop and database threads is unsafe.
     """
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, on_restart: Callable[[], None] = lambda: None) -> None:
         self.workers = worker_count(workers)
         self.restarts = 0
+        self._on_restart = on_restart
         self._pool = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
@@ -96,12 +97,13 @@ class ExtractionPool(Executor):
             )
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = self._start()
+            self._on_restart()
             return self._pool.submit(fn, *args, **kwargs)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
-def extraction_pool(workers: int) -> ExtractionPool:
+def extraction_pool(workers: int, on_restart: Callable[[], None] = lambda: None) -> ExtractionPool:
     """The pool for parsing and extraction; 0 workers means one per CPU core."""
-    return ExtractionPool(workers)
+    return ExtractionPool(workers, on_restart)

@@ -191,6 +191,7 @@ async def test_metrics_health_json_logs_and_status(sites: Sites, tmp_path: Path)
     assert "rss_ingest_poll_lag_seconds" in metrics
     assert "rss_ingest_event_loop_lag_seconds_count" in metrics
     assert "rss_ingest_due_feeds 0.0" in metrics
+    assert "rss_ingest_pool_restarts_total 0.0" in metrics
     code, err = await stop(process)
     assert code == 0, err
     events = [json.loads(line) for line in err.splitlines() if line.startswith("{")]

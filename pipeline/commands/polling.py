@@ -112,7 +112,7 @@ async def run_command(context: Context) -> int:
                 only = [feed.id for feed in await queries.feeds_by_url(session, given)]
         if settings.metrics_port:
             server = await serve_metrics(metrics, settings)
-        with extraction_pool(settings.extract_workers) as pool:
+        with extraction_pool(settings.extract_workers, metrics.pool_restarts.inc) as pool:
             async with (
                 LoopLagMonitor(on_sample=metrics.loop_lag.observe),
                 Crawler(settings, rules, store, pool) as crawler,
