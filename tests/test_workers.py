@@ -123,13 +123,14 @@ async def test_a_killed_workers_feeds_are_taken_over(
     victim = workers[0]
     try:
         await until_polled(postgres, 40)
+        victim.send_signal(signal.SIGKILL)
+        await victim.wait()
+        # Read once it is dead: a lease read before the kill may have been released since.
         held = await fetch(
             postgres,
             f"select id from feeds where lease_owner like '%:{victim.pid}' "
             "and lease_expires_at is not null",
         )
-        victim.send_signal(signal.SIGKILL)
-        await victim.wait()
         assert held, "the killed worker held no lease: nothing to take over"
         await until_polled(postgres, FEEDS)
     finally:
