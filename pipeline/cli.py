@@ -12,7 +12,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, NoReturn
 
-from pipeline import eventloop
+from pipeline import eventloop, malloc
 from pipeline.commands.context import EXIT_INTERRUPTED, EXIT_USAGE, CommandError, Context
 from pipeline.logs import configure_logging
 from pipeline.settings import ConfigError, load_settings
@@ -146,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    malloc.limit_arenas()
     args = build_parser().parse_args(argv)
     try:
         loaded = load_settings(args.config)
