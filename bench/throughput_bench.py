@@ -37,7 +37,7 @@ from pathlib import Path
 
 from bench.corpus_pages import corpus_pages, extract_and_finish, write_variants
 from bench.export_bench import reset_postgres
-from pipeline.pool import extraction_pool
+from pipeline.pool import ExtractionPool
 from pipeline.rules import load_rules
 from pipeline.settings import Settings
 
@@ -155,7 +155,7 @@ def ceiling(pages: Path, count: int) -> float:
     min_words = Settings().near_duplicate_min_words
     bodies = [gzip.decompress((pages / f"{k}.html.gz").read_bytes()) for k in range(count)]
     urls = [f"http://127.0.0.2/articles/{k}.html" for k in range(count)]
-    with extraction_pool(0) as pool:
+    with ExtractionPool(0) as pool:
         list(pool.map(extract_and_finish, bodies[:8], urls[:8], [rules] * 8, [min_words] * 8))
         began = time.perf_counter()
         futures = [

@@ -69,6 +69,7 @@ class ExtractionPool(Executor):
     """
 
     def __init__(self, workers: int, on_restart: Callable[[], None] = lambda: None) -> None:
+        """workers: the extract_workers setting (0: one per CPU core)."""
         self.workers = worker_count(workers)
         self.restarts = 0
         self._on_restart = on_restart
@@ -102,8 +103,3 @@ class ExtractionPool(Executor):
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
-
-
-def extraction_pool(workers: int, on_restart: Callable[[], None] = lambda: None) -> ExtractionPool:
-    """The pool for parsing and extraction; 0 workers means one per CPU core."""
-    return ExtractionPool(workers, on_restart)

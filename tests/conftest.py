@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestServer
 
 from bench.fixture_server import REQUESTS, build_app
 from pipeline.crawl import Crawler, CrawlSummary, utc_now
-from pipeline.pool import extraction_pool
+from pipeline.pool import ExtractionPool
 from pipeline.rules import RuleSet, load_rules
 from pipeline.settings import Settings
 from storage import migrate, queries
@@ -74,7 +74,7 @@ def rules() -> RuleSet:
 
 @pytest.fixture(scope="session")
 def pool() -> Iterator[ProcessPoolExecutor]:
-    with extraction_pool(2) as executor:
+    with ExtractionPool(2) as executor:
         yield executor
 
 

@@ -9,7 +9,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
-from pipeline.pool import ExtractionPool, extraction_pool
+from pipeline.pool import ExtractionPool
 from pipeline.pool_calls import PoolCalls
 
 
@@ -25,7 +25,7 @@ def test_a_dead_worker_fails_its_call_and_the_next_call_gets_a_new_pool(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     restarts: list[int] = []
-    with extraction_pool(1, on_restart=lambda: restarts.append(1)) as pool:
+    with ExtractionPool(1, on_restart=lambda: restarts.append(1)) as pool:
         first_worker = pool.submit(own_pid).result(timeout=60)
         with pytest.raises(BrokenProcessPool):
             pool.submit(die).result(timeout=60)
@@ -44,5 +44,5 @@ async def test_pool_calls_go_on_after_a_worker_dies() -> None:
 
 
 def test_one_worker_per_core_by_default() -> None:
-    with extraction_pool(0) as pool:
+    with ExtractionPool(0) as pool:
         assert pool.workers == (os.cpu_count() or 1)

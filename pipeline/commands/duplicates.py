@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from pipeline.commands.context import EXIT_OK, Context, open_store
-from pipeline.pool import extraction_pool
+from pipeline.pool import ExtractionPool
 from pipeline.relink import relink
 from storage.models import ArticleRow
 
@@ -23,7 +23,7 @@ async def dedup_command(context: Context) -> int:
     store = await open_store(context)
     try:
         if context.args.rebuild:
-            with extraction_pool(context.settings.extract_workers) as pool:
+            with ExtractionPool(context.settings.extract_workers) as pool:
                 result = await relink(store, pool, context.settings, datetime.now(UTC))
             print(f"dedup: {result.examined} articles examined, {result.changed} links changed")
         async with store.reading() as session:

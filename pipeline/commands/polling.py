@@ -22,7 +22,7 @@ from pipeline.daemon import Daemon
 from pipeline.feedlist import FeedSource, check_feed_url, load_feed_list
 from pipeline.looplag import LoopLagMonitor
 from pipeline.metrics import Metrics
-from pipeline.pool import extraction_pool
+from pipeline.pool import ExtractionPool
 from pipeline.settings import ConfigError, Settings
 from storage import queries
 
@@ -38,7 +38,7 @@ async def crawl_command(context: Context) -> int:
     else:
         sources = load_feed_list(context.loaded.resolve(settings.feeds_file))
     # The pool's workers start (and import) while the database is opened and synced.
-    with extraction_pool(settings.extract_workers) as pool:
+    with ExtractionPool(settings.extract_workers) as pool:
         store = await open_store(context)
         try:
             async with store.writing() as session:
@@ -112,7 +112,7 @@ async def run_command(context: Context) -> int:
                 only = [feed.id for feed in await queries.feeds_by_url(session, given)]
         if settings.metrics_port:
             server = await serve_metrics(metrics, settings)
-        with extraction_pool(settings.extract_workers, metrics.pool_restarts.inc) as pool:
+        with ExtractionPool(settings.extract_workers, metrics.pool_restarts.inc) as pool:
             async with (
                 LoopLagMonitor(on_sample=metrics.loop_lag.observe),
                 Crawler(settings, rules, store, pool) as crawler,
