@@ -44,6 +44,14 @@ def an_article(body: str, url: str = "https://a.example/1", site: str = "a.examp
     )
 
 
+def fresh_python(code: str, env: dict[str, str] | None = None) -> str:
+    """What `code` prints in a new interpreter: none of the modules, threads or settings of
+    this test process."""
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert found.returncode == 0, found.stderr
+    return found.stdout
+
+
 def user_env() -> dict[str, str]:
     """The environment for `rss-ingest` run as a user would: none of our RSS_INGEST_ overrides,
     except that the test sites on 127.0.0.1 may be fetched."""

@@ -1,10 +1,9 @@
 import asyncio
-import subprocess
-import sys
 
 import pytest
 
 from pipeline import eventloop
+from tests.helpers import fresh_python
 
 
 async def _loop_module() -> str:
@@ -24,6 +23,4 @@ def test_without_uvloop_the_commands_run_on_asyncios_loop() -> None:
         "async def main():\n    return type(asyncio.get_running_loop()).__module__\n"
         "print(eventloop.run(main()))"
     )
-    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert found.returncode == 0, found.stderr
-    assert found.stdout.strip().startswith("asyncio")
+    assert fresh_python(code).strip().startswith("asyncio")

@@ -3,8 +3,6 @@
 import asyncio
 import dataclasses
 import gzip
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 
 import brotli
@@ -17,7 +15,7 @@ from pipeline.addresses import Policy
 from pipeline.fetch import PAGE_ACCEPT, Fetcher, FetchError
 from pipeline.settings import Settings
 from tests.conftest import Sites
-from tests.helpers import free_port
+from tests.helpers import free_port, fresh_python
 from tests.hostile import gzip_bomb, reset_mid_body, streamed
 
 
@@ -121,9 +119,7 @@ def test_without_isal_gzip_is_decoded_by_zlib() -> None:
         "import sys; sys.modules['isal'] = None\n"  # as if it were not installed
         "from pipeline.fetch import use_fastest_zlib\nprint(use_fastest_zlib())"
     )
-    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert found.returncode == 0, found.stderr
-    assert found.stdout.strip() == "zlib"
+    assert fresh_python(code).strip() == "zlib"
 
 
 async def test_a_broken_gzip_body_is_a_clear_failure(sites: Sites, settings: Settings) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 
 import pytest
+
+from tests.helpers import fresh_python
 
 pytestmark = pytest.mark.skipif(
     sys.platform != "linux" or not os.confstr("CS_GNU_LIBC_VERSION"), reason="glibc only"
@@ -39,11 +40,7 @@ with tempfile.NamedTemporaryFile("r") as report:
 def arenas(setup: str, **env: str) -> int:
     code = setup + "\n" + COUNT_ARENAS
     environ = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"} | env
-    found = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=environ
-    )
-    assert found.returncode == 0, found.stderr
-    return int(found.stdout.split()[-1])
+    return int(fresh_python(code, environ).split()[-1])
 
 
 def test_the_commands_run_with_two_malloc_arenas() -> None:

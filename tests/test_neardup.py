@@ -1,14 +1,13 @@
 """Near-duplicate signatures on real article texts (tests/fixtures/sites/ground-truth.json)."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from pipeline import neardup
 from pipeline.dedup import Candidate, Decision, StoredKeys, content_hash, plan_batch
 from tests.conftest import FIXTURES
+from tests.helpers import fresh_python
 
 TRUTH = json.loads((FIXTURES / "sites" / "ground-truth.json").read_text(encoding="utf-8"))
 MIN_WORDS = 50
@@ -133,11 +132,6 @@ def test_short_texts_are_matched_only_exactly() -> None:
 
 def test_the_crawl_process_does_not_load_datasketch() -> None:
     """Only pool workers sign; datasketch and the scipy it brings cost the crawl ~50 MB."""
-    loaded = subprocess.run(
-        [sys.executable, "-c", "import sys, pipeline.commands.polling; print(sorted(sys.modules))"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    loaded = fresh_python("import sys, pipeline.commands.polling; print(sorted(sys.modules))")
     assert "'pipeline.crawl'" in loaded and "'pipeline.daemon'" in loaded
     assert "'datasketch'" not in loaded and "'scipy'" not in loaded
