@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
+import ctypes.util
 import gzip
 import os
 import re
@@ -51,6 +53,7 @@ SUMMARY = re.compile(
     r"feeds: (\d+) polled, (\d+) failed, (\d+) unchanged \| articles: (\d+) new, (\d+) duplicate, "
     r"(\d+) failed, (\d+) already stored \| ([\d.]+) s"
 )
+PR_SET_CHILD_SUBREAPER = 36
 LAG = re.compile(r"median ([\d.]+) ms, p99 ([\d.]+) ms, max ([\d.]+) ms")
 
 
@@ -61,7 +64,7 @@ class Run:
     stdout: str
     stderr: str
     cpu_seconds: float
-    """The whole run's CPU, pool workers included (the kernel's account at exit)."""
+    """The whole run's CPU, pool included (the kernel's account at exit of each process)."""
     crawl_process_cpu_seconds: float
     """The crawl process alone (its last /proc sample: up to 0.2 s short)."""
     peak_rss_mb: float
@@ -105,9 +108,29 @@ def _children(pid: int) -> list[int]:
     ]
 
 
+def _become_subreaper() -> None:
+    """Linux: processes orphaned in a crawl's tree (its pool's fork server, whose children the
+    workers are) become this process's children, so that their CPU can be collected too."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1) != 0:
+        raise SystemExit("cannot account the crawl's CPU: prctl(PR_SET_CHILD_SUBREAPER) failed")
+
+
+def _reap_orphans(known: set[int]) -> float:
+    """Wait for the children this process did not start (known: those it did), until there are
+    none; their CPU, their own reaped children's included."""
+    cpu = 0.0
+    while orphans := [pid for pid in _children(os.getpid()) if pid not in known]:
+        for pid in orphans:
+            _, _, usage = os.wait4(pid, 0)
+            cpu += usage.ru_utime + usage.ru_stime
+    return cpu
+
+
 def run_crawl(config: Path, scratch: Path) -> Run:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RSS_INGEST_")}
     out_path, err_path = scratch / "crawl.out", scratch / "crawl.err"
+    known = set(_children(os.getpid()))
     with out_path.open("w") as out, err_path.open("w") as err:
         child = subprocess.Popen(
             [sys.executable, "-m", "pipeline", "crawl", "--config", str(config)],
@@ -120,18 +143,21 @@ def run_crawl(config: Path, scratch: Path) -> Run:
     while True:
         peak = max(peak, _peak_rss_mb(child.pid))
         own_cpu = max(own_cpu, _cpu_seconds(child.pid))
-        for worker in _children(child.pid):
-            worker_peak = max(worker_peak, _peak_rss_mb(worker))
+        # The pool's processes: a fork server and its workers, or spawned workers.
+        for pool_process in _children(child.pid):
+            for worker in _children(pool_process) or [pool_process]:
+                worker_peak = max(worker_peak, _peak_rss_mb(worker))
         pid, status, usage = os.wait4(child.pid, os.WNOHANG)
         if pid:
             break
         time.sleep(0.2)
+    orphans_cpu = _reap_orphans(known | {child.pid})
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"crawl failed:\n{err_path.read_text()}")
     return Run(
         out_path.read_text(),
         err_path.read_text(),
-        usage.ru_utime + usage.ru_stime,
+        usage.ru_utime + usage.ru_stime + orphans_cpu,
         own_cpu,
         peak,
         worker_peak,
@@ -265,6 +291,7 @@ def main() -> None:
     parser.add_argument("--feeds", type=int, nargs="+", default=[1_000, 10_000])
     parser.add_argument("--database-url", help="default: a scratch SQLite file per scale")
     args = parser.parse_args()
+    _become_subreaper()
     origin, corpus = corpus_pages()
     with tempfile.TemporaryDirectory() as temporary:
         scratch = Path(temporary)
