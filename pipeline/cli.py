@@ -10,13 +10,15 @@ import importlib
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from pipeline import eventloop, malloc
-from pipeline.commands.context import EXIT_INTERRUPTED, EXIT_USAGE, CommandError, Context
+from pipeline import eventloop, malloc, pool
+from pipeline.commands import EXIT_INTERRUPTED, EXIT_USAGE
 from pipeline.logs import configure_logging
 from pipeline.settings import ConfigError, load_settings
-from storage.database import DatabaseError
+
+if TYPE_CHECKING:
+    from pipeline.commands.context import Context
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -26,7 +28,7 @@ class OneLineErrorParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
-Handler = Callable[[Context], Coroutine[Any, Any, int]]
+Handler = Callable[["Context"], Coroutine[Any, Any, int]]
 
 
 def command(target: str) -> Handler:
@@ -145,9 +147,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def uses_pool(args: argparse.Namespace) -> bool:
+    """The commands that extract in the process pool."""
+    return args.command in ("crawl", "run") or (args.command == "dedup" and args.rebuild)
+
+
 def main(argv: list[str] | None = None) -> int:
     malloc.limit_arenas()
     args = build_parser().parse_args(argv)
+    if uses_pool(args):
+        pool.start_fork_server()
+    # Imported after the fork server starts: it warms up during this half second of imports.
+    from pipeline.commands.context import CommandError, Context
+    from storage.database import DatabaseError
+
     try:
         loaded = load_settings(args.config)
         settings = loaded.settings

@@ -1,16 +1,22 @@
-"""The extraction pool: real spawned workers, one of them killed as the OOM killer would."""
+"""The extraction pool: real workers forked from a warmed-up server, one of them killed as the
+OOM killer would, and the command that started them killed with SIGKILL."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import signal
+import subprocess
+import sys
+import time
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 import pytest
 
-from pipeline.pool import ExtractionPool
+from pipeline.pool import ExtractionPool, warm_up
 from pipeline.pool_calls import PoolCalls
+from tests.helpers import fresh_python
 
 
 def own_pid() -> int:
@@ -46,3 +52,62 @@ async def test_pool_calls_go_on_after_a_worker_dies() -> None:
 def test_one_worker_per_core_by_default() -> None:
     with ExtractionPool(0) as pool:
         assert pool.workers == (os.cpu_count() or 1)
+
+
+def test_workers_fork_from_a_server_that_warmed_up_once() -> None:
+    with ExtractionPool(2) as pool:
+        workers = {pool.submit(own_pid).result(timeout=60) for _ in range(20)}
+        warmed_in = {pool.submit(warm_up).result(timeout=60) for _ in range(20)}
+        parents = {pool.submit(os.getppid).result(timeout=60) for _ in range(20)}
+    assert warmed_in == parents  # the fork server, before it forked them
+    assert not warmed_in & (workers | {os.getpid()})
+
+
+def test_without_a_fork_server_workers_are_spawned_and_warm_up_themselves() -> None:
+    printed = fresh_python(
+        "import multiprocessing, os\n"
+        "multiprocessing.get_all_start_methods = lambda: ['spawn']\n"
+        "from pipeline.pool import ExtractionPool, warm_up\n"
+        "with ExtractionPool(1) as pool:\n"
+        "    print(pool.submit(os.getppid).result() == os.getpid())\n"
+        "    print(pool.submit(warm_up).result() == pool.submit(os.getpid).result())\n"
+    )
+    assert printed.split() == ["True", "True"]
+
+
+def test_a_command_killed_with_sigkill_leaves_no_pool_process() -> None:
+    command = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import os, time\n"
+            "from pipeline.pool import ExtractionPool\n"
+            "pool = ExtractionPool(2)\n"
+            "print(*{pool.submit(os.getpid).result() for _ in range(20)}, flush=True)\n"
+            "time.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert command.stdout is not None
+    workers = [int(pid) for pid in command.stdout.readline().split()]
+    fork_servers = {parent_of(pid) for pid in workers} - {command.pid}
+    command.kill()
+    command.wait()
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in [*workers, *fork_servers]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(workers) == 2
+    assert not [pid for pid in [*workers, *fork_servers] if alive(pid)]
+
+
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie waiting for its parent to read its exit status."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

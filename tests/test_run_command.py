@@ -139,11 +139,11 @@ async def test_sigterm_lets_polls_in_flight_finish(sites: Sites, tmp_path: Path)
 
 
 def pool_workers() -> set[int]:
-    """Pids of live multiprocessing workers on this machine."""
+    """Pids of live multiprocessing processes on this machine: pool workers, fork servers."""
     found = set()
     for proc in Path("/proc").iterdir():
         try:
-            if proc.name.isdigit() and b"spawn_main" in (proc / "cmdline").read_bytes():
+            if proc.name.isdigit() and b"multiprocessing" in (proc / "cmdline").read_bytes():
                 found.add(int(proc.name))
         except OSError:
             continue

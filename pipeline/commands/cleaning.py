@@ -11,7 +11,8 @@ from pathlib import Path
 
 from pipeline.article import build_article
 from pipeline.boilerplate import apply_learned
-from pipeline.commands.context import EXIT_OK, CommandError, Context, load_rules_for, open_store
+from pipeline.commands import EXIT_OK
+from pipeline.commands.context import CommandError, Context, load_rules_for, open_store
 from pipeline.crawl import thresholds_from
 from pipeline.extract import NotAnArticle
 from pipeline.fetch import PAGE_ACCEPT, Fetcher, FetchError

@@ -14,10 +14,6 @@ from storage import migrate
 from storage.database import DatabaseError, create_engine, redacted
 from storage.store import Store, database_reason
 
-EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
-
 
 class CommandError(Exception):
     """Bad input to a command; the message says why in one line."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pipeline.commands.context import EXIT_OK, Context, open_store
+from pipeline.commands import EXIT_OK
+from pipeline.commands.context import Context, open_store
 from storage import migrate
 from storage.database import redacted
 

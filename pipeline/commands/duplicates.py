@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from pipeline.commands.context import EXIT_OK, Context, open_store
+from pipeline.commands import EXIT_OK
+from pipeline.commands.context import Context, open_store
 from pipeline.pool import ExtractionPool
 from pipeline.relink import relink
 from storage.models import ArticleRow

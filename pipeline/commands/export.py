@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from pipeline.commands.context import EXIT_OK, Context
+from pipeline.commands import EXIT_OK
+from pipeline.commands.context import Context
 from pipeline.export import ExportError, export_articles
 from storage.database import DatabaseError, create_engine, database_url, redacted
 from storage.exports import ExportFilter, feed_ids_by_url, has_articles_table

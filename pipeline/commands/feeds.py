@@ -6,7 +6,8 @@ import asyncio
 import sys
 from pathlib import Path
 
-from pipeline.commands.context import EXIT_OK, EXIT_USAGE, Context, open_store
+from pipeline.commands import EXIT_OK, EXIT_USAGE
+from pipeline.commands.context import Context, open_store
 from pipeline.crawl import utc_now
 from pipeline.feedlist import FeedSource, check_feed_url, read_opml, write_opml
 from pipeline.settings import ConfigError

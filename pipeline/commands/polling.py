@@ -10,13 +10,8 @@ import sys
 from aiohttp import web
 from tqdm import tqdm
 
-from pipeline.commands.context import (
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    Context,
-    load_rules_for,
-    open_store,
-)
+from pipeline.commands import EXIT_INTERRUPTED, EXIT_OK
+from pipeline.commands.context import Context, load_rules_for, open_store
 from pipeline.crawl import Crawler, FeedReport, utc_now
 from pipeline.daemon import Daemon
 from pipeline.feedlist import FeedSource, check_feed_url, load_feed_list

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from pipeline.commands.context import EXIT_OK, CommandError, Context, open_store
+from pipeline.commands import EXIT_OK
+from pipeline.commands.context import CommandError, Context, open_store
 from storage.search import SearchHit, search
 
 
