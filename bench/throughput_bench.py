@@ -9,7 +9,7 @@ scratch, then again when every feed answers 304. Printed per scale:
   the ratio of the two;
 - CPU ms per feed on the 304 cycle: the least CPU of three such crawls (user + system, pool
   included) minus the least of three runs of the same command with no feeds (interpreter
-  start, imports, pool start), over the feeds;
+  start, imports, the pool's fork server), over the feeds;
 - CPU of the first crawl, the crawl process (fetching, dedup, storing) apart from its pool;
 - peak RSS of the crawl process and of a pool worker (VmHWM, sampled from /proc);
 - event-loop lag during the first crawl, as the crawl reports it.

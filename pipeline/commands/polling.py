@@ -32,41 +32,43 @@ async def crawl_command(context: Context) -> int:
         sources = [FeedSource(url) for url in given]
     else:
         sources = load_feed_list(context.loaded.resolve(settings.feeds_file))
-    # The pool's workers start (and import) while the database is opened and synced.
-    with ExtractionPool(settings.extract_workers) as pool:
-        store = await open_store(context)
-        try:
-            async with store.writing() as session:
-                listed = [(source.url, source.title) for source in sources]
-                if given:
-                    await queries.insert_new_feeds(session, listed, utc_now())
-                else:
-                    await queries.sync_config_feeds(session, listed, utc_now())
-            async with store.reading() as session:
-                if given:
-                    feeds = await queries.feeds_by_url(session, given)
-                else:
-                    feeds = await queries.list_feeds(session)
-            if not feeds:
-                print(
-                    "no feeds to poll: list some in config/feeds.toml "
-                    "or use `rss-ingest feeds add URL`"
-                )
-                return EXIT_OK
-            with tqdm(total=len(feeds), unit="feed", disable=None, file=sys.stderr) as bar:
+    store = await open_store(context)
+    try:
+        async with store.writing() as session:
+            listed = [(source.url, source.title) for source in sources]
+            if given:
+                await queries.insert_new_feeds(session, listed, utc_now())
+            else:
+                await queries.sync_config_feeds(session, listed, utc_now())
+        async with store.reading() as session:
+            if given:
+                feeds = await queries.feeds_by_url(session, given)
+            else:
+                feeds = await queries.list_feeds(session)
+        if not feeds:
+            print(
+                "no feeds to poll: list some in config/feeds.toml or use `rss-ingest feeds add URL`"
+            )
+            return EXIT_OK
+        # Only now: here the command waits for the pool's fork server (started by cli.main) to
+        # finish warming up, which it did while the database was opened and synced.
+        with (
+            ExtractionPool(settings.extract_workers) as pool,
+            tqdm(total=len(feeds), unit="feed", disable=None, file=sys.stderr) as bar,
+        ):
 
-                def advance(report: FeedReport) -> None:
-                    bar.update()
-                    bar.set_postfix_str(f"{report.url[:40]} +{report.new}", refresh=False)
+            def advance(report: FeedReport) -> None:
+                bar.update()
+                bar.set_postfix_str(f"{report.url[:40]} +{report.new}", refresh=False)
 
-                async with (
-                    LoopLagMonitor() as lag,
-                    Crawler(settings, rules, store, pool) as crawler,
-                ):
-                    summary = await crawler.crawl(feeds, advance)
-                print(lag.summary().line(), file=sys.stderr)
-        finally:
-            await store.engine.dispose()
+            async with (
+                LoopLagMonitor() as lag,
+                Crawler(settings, rules, store, pool) as crawler,
+            ):
+                summary = await crawler.crawl(feeds, advance)
+            print(lag.summary().line(), file=sys.stderr)
+    finally:
+        await store.engine.dispose()
     for report in summary.failed_feeds[:SHOWN_FAILURES]:
         print(f"failed: {report.url}: {report.error}", file=sys.stderr)
     hidden = len(summary.failed_feeds) - SHOWN_FAILURES
