@@ -101,13 +101,18 @@ def test_a_command_killed_with_sigkill_leaves_no_pool_process() -> None:
     assert not [pid for pid in [*workers, *fork_servers] if alive(pid)]
 
 
+def stat_fields(pid: int) -> list[str]:
+    """/proc/PID/stat after the command name (state, parent pid, ...); [] once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return []
+
+
 def parent_of(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    return int(stat_fields(pid)[1])
 
 
 def alive(pid: int) -> bool:
     """Running, not a zombie waiting for its parent to read its exit status."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    return stat_fields(pid)[:1] not in ([], ["Z"])
