@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.util import await_only
 
 ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -46,14 +50,35 @@ def redacted(url: URL | str) -> str:
 
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    # WAL: readers never block the writer. busy_timeout: wait for another writer, do not fail.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    # busy_timeout: wait for another writer, do not fail. WAL: readers never block the writer.
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    _switch_to_wal(cursor)
+    cursor.execute("PRAGMA synchronous=NORMAL")
     # 64 MB of page cache (the default is 2 MB): the dedup indexes are probed at random.
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """Turn the file to WAL, retrying while connections opened with this one turn it too.
+
+    On a file not yet in WAL (a new one), the switch needs an exclusive lock. When several
+    connections try at once, SQLite answers "database is locked" at once to all but one rather
+    than wait out busy_timeout: waiting could deadlock. So the retry is ours.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    pause = 0.001
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() + pause > deadline:
+                raise
+        # The hook runs in SQLAlchemy's greenlet on the event loop: sleep without blocking it.
+        await_only(asyncio.sleep(pause))
+        pause = min(pause * 2, 0.1)
 
 
 def create_engine(raw_url: str) -> AsyncEngine:
