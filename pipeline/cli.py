@@ -12,7 +12,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from pipeline import eventloop, malloc, pool
+from pipeline import collector, eventloop, malloc, pool
 from pipeline.commands import EXIT_INTERRUPTED, EXIT_USAGE
 from pipeline.logs import configure_logging
 from pipeline.settings import ConfigError, load_settings
@@ -167,7 +167,10 @@ def main(argv: list[str] | None = None) -> int:
         # One-off commands print their own results; the daemon's log is its output.
         level = settings.log_level if args.command == "run" else "WARNING"
         configure_logging("DEBUG" if args.verbose else level, settings.log_format)
-        return eventloop.run(command(args.handler)(Context(loaded, args)))
+        handler = command(args.handler)
+        if uses_pool(args):  # they run for minutes, or for good
+            collector.collect_less()
+        return eventloop.run(handler(Context(loaded, args)))
     except (ConfigError, DatabaseError, CommandError) as error:
         print(f"rss-ingest: {error}", file=sys.stderr)
         return EXIT_USAGE

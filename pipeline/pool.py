@@ -17,6 +17,8 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.context import BaseContext
 from typing import ParamSpec, TypeVar
 
+from pipeline import collector
+
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -29,7 +31,8 @@ def warm_up() -> int:
     of the process that did (a forked worker's fork server: cached, it is done once).
 
     About a second: 0.5 s of imports (trafilatura, lxml, datasketch and scipy), then
-    py3langid's model (0.4 s), justext's stoplists (0.15 s) and the public-suffix list.
+    py3langid's model (0.4 s), justext's stoplists (0.15 s) and the public-suffix list. All
+    that then lies out of the cycle collector's reach (collector.collect_less).
     """
     # trafilatura and htmldate warn about every odd page; the crawl reports failures itself.
     for name in ("trafilatura", "htmldate", "courlan"):
@@ -47,6 +50,7 @@ def warm_up() -> int:
         courlan.extract_domain("https://www.example.co.uk/")
     except Exception as error:  # workers would then load these on first use, as they can
         print(f"rss-ingest: pool warm-up incomplete: {error!r}", file=sys.stderr)
+    collector.collect_less()
     return os.getpid()
 
 

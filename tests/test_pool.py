@@ -4,6 +4,7 @@ OOM killer would, and the command that started them killed with SIGKILL."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.collector import YOUNG_THRESHOLD
 from pipeline.pool import ExtractionPool, warm_up
 from pipeline.pool_calls import PoolCalls
 from tests.helpers import fresh_python
@@ -61,6 +63,14 @@ def test_workers_fork_from_a_server_that_warmed_up_once() -> None:
         parents = {pool.submit(os.getppid).result(timeout=60) for _ in range(20)}
     assert warmed_in == parents  # the fork server, before it forked them
     assert not warmed_in & (workers | {os.getpid()})
+
+
+def test_workers_start_with_the_warmed_up_modules_out_of_the_collectors_reach() -> None:
+    with ExtractionPool(1) as pool:
+        frozen = pool.submit(gc.get_freeze_count).result(timeout=60)
+        young_threshold = pool.submit(gc.get_threshold).result(timeout=60)[0]
+    assert frozen > 50_000  # trafilatura, lxml, feedparser and their data: ~100k objects
+    assert young_threshold == YOUNG_THRESHOLD
 
 
 def test_without_a_fork_server_workers_are_spawned_and_warm_up_themselves() -> None:
