@@ -1,20 +1,23 @@
 """`make bench` (throughput): the whole pipeline against a local corpus server, and its ceiling.
 
 For 1k and 10k feeds (10 feeds per site, each site on its own loopback address, 2 articles per
-feed, 20-120 ms per answer), the real `rss-ingest crawl` runs in a child process twice: from
-scratch, then again when every feed answers 304. Printed per scale:
+feed, 20-120 ms per answer), the real `rss-ingest crawl` runs in a child process: `--repeat`
+times from scratch (each into an empty database), then again when every feed answers 304.
+Printed per scale:
 - articles/s end to end: articles fetched and processed / the crawl's own seconds;
-- the 2-core ceiling, measured just before and just after the crawl: the same pages through
+- the 2-core ceiling, measured just before and just after each crawl: the same pages through
   extraction, cleaning and signing alone in the same process pool, nothing else running; and
-  the ratio of the two;
+  the ratio of the two, for each crawl, then their median (this machine's speed drifts by
+  several percent within minutes, so one crawl's ratio moves by as much);
 - CPU ms per feed on the 304 cycle: the least CPU of three such crawls (user + system, pool
   included) minus the least of three runs of the same command with no feeds (interpreter
   start, imports, the pool's fork server), over the feeds;
-- CPU of the first crawl, the crawl process (fetching, dedup, storing) apart from its pool;
-- peak RSS of the crawl process and of a pool worker (VmHWM, sampled from /proc);
-- event-loop lag during the first crawl, as the crawl reports it.
+- CPU of the median crawl, the crawl process (fetching, dedup, storing) apart from its pool;
+- peak RSS of the crawl process and of a pool worker (VmHWM, sampled from /proc), the most
+  of all crawls;
+- event-loop lag during the median crawl, as the crawl reports it.
 
-    python -m bench.throughput_bench [--feeds 1000 10000] [--database-url URL]
+    python -m bench.throughput_bench [--feeds 1000 10000] [--repeat 3] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -217,15 +220,26 @@ def start_server(pages: Path, feeds: int, port: int, feeds_file: Path) -> subpro
 
 
 def bench_scale(
-    feeds: int, pages: Path, database_url: str, scratch: Path, measure_ceiling: Callable[[], float]
+    feeds: int,
+    pages: Path,
+    fresh_database: Callable[[int], str],
+    scratch: Path,
+    measure_ceiling: Callable[[], float],
+    repeat: int,
 ) -> None:
+    """fresh_database(run): the URL of an empty database for that run."""
     folder = scratch / f"feeds-{feeds}"
-    config = write_config(folder, database_url)
+    folder.mkdir(parents=True)
     server = start_server(pages, feeds, free_port(), folder / "feeds.toml")
+    crawls: list[tuple[Run, float]] = []  # each crawl, with the mean of the ceilings around it
     try:
         before = measure_ceiling()
-        first = run_crawl(config, folder)
-        rate = (before + measure_ceiling()) / 2
+        for run in range(repeat):
+            config = write_config(folder, fresh_database(run))
+            crawl = run_crawl(config, folder)
+            after = measure_ceiling()
+            crawls.append((crawl, (before + after) / 2))
+            before = after
         # Noise only adds CPU: the least of three, like the start-up it is compared with.
         second = min(
             (run_crawl(config, folder) for _ in range(LEAST_OF_RUNS)),
@@ -241,23 +255,35 @@ def bench_scale(
         (run_crawl(baseline_config, scratch) for _ in range(LEAST_OF_RUNS)),
         key=lambda run: run.cpu_seconds,
     )
-    crawled = first.summary()
-    processed = sum(int(crawled.group(n)) for n in (4, 5, 6))
-    seconds = float(crawled.group(8))
+    ratios = []
+    for number, (crawl, rate) in enumerate(crawls, 1):
+        crawled = crawl.summary()
+        processed = sum(int(crawled.group(n)) for n in (4, 5, 6))
+        seconds = float(crawled.group(8))
+        ratios.append(processed / seconds / rate)
+        print(
+            f"{feeds:>6} feeds | crawl {number} of {repeat}: {processed} articles "
+            f"({crawled.group(4)} new, {crawled.group(5)} duplicate, {crawled.group(6)} failed) "
+            f"in {seconds:.1f} s: {processed / seconds:.1f}/s end to end, ceiling {rate:.1f}/s "
+            f"(mean of before and after), ratio {ratios[-1]:.0%}",
+            flush=True,
+        )
+    median = sorted(range(repeat), key=lambda n: ratios[n])[repeat // 2]
+    first = crawls[median][0]
+    processed = sum(int(first.summary().group(n)) for n in (4, 5, 6))
+    if repeat > 1:
+        print(
+            f"       ratio, median of {repeat} crawls: {ratios[median]:.0%} "
+            f"(crawl {median + 1}; all: {', '.join(f'{r:.0%}' for r in ratios)})"
+        )
     recrawled = second.summary()
     if int(recrawled.group(3)) != feeds:
         raise SystemExit(f"second crawl: not every feed answered 304:\n{second.stdout}")
     lag = LAG.search(first.stderr)
     per_feed_ms = (second.cpu_seconds - baseline.cpu_seconds) * 1000 / feeds
-    print(
-        f"{feeds:>6} feeds | {processed} articles ({crawled.group(4)} new, {crawled.group(5)} "
-        f"duplicate, {crawled.group(6)} failed) in {seconds:.1f} s: {processed / seconds:.1f}/s "
-        f"end to end, ceiling {rate:.1f}/s (mean of before and after), "
-        f"ratio {processed / seconds / rate:.0%}"
-    )
     pool_cpu = first.cpu_seconds - first.crawl_process_cpu_seconds
     print(
-        f"       CPU: crawl process {first.crawl_process_cpu_seconds:.1f} s "
+        f"       CPU (crawl {median + 1}): crawl process {first.crawl_process_cpu_seconds:.1f} s "
         f"({first.crawl_process_cpu_seconds * 1000 / processed:.1f} ms per article, start-up "
         f"included), pool workers {pool_cpu:.1f} s ({pool_cpu * 1000 / processed:.1f} ms)"
     )
@@ -266,9 +292,11 @@ def bench_scale(
         f"{second.cpu_seconds:.2f} s CPU - {baseline.cpu_seconds:.2f} s start-up = "
         f"{per_feed_ms:.2f} ms CPU per feed"
     )
+    peak = max(run.peak_rss_mb for run in [second, *(crawl for crawl, _ in crawls)])
+    worker_peak = max(crawl.worker_peak_rss_mb for crawl, _ in crawls)
     print(
-        f"       peak RSS: crawl process {max(first.peak_rss_mb, second.peak_rss_mb):.0f} MB, "
-        f"pool worker {first.worker_peak_rss_mb:.0f} MB | event loop lag (first crawl): "
+        f"       peak RSS: crawl process {peak:.0f} MB, pool worker {worker_peak:.0f} MB | "
+        f"event loop lag (crawl {median + 1}): "
         + (
             f"median {lag.group(1)} ms, p99 {lag.group(2)} ms, max {lag.group(3)} ms"
             if lag
@@ -284,6 +312,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _fresh_database(given: str | None, scratch: Path, feeds: int, run: int) -> str:
+    if given is None:
+        return f"sqlite:///{scratch / f'bench-{feeds}-{run}.db'}"
+    asyncio.run(reset_postgres(given))  # PostgreSQL: main() refuses any other URL
+    return given
+
+
 def _baseline_url(scratch: Path) -> str:
     (scratch / "baseline").mkdir(exist_ok=True)
     (scratch / "baseline" / "feeds.toml").write_text("")
@@ -293,7 +328,12 @@ def _baseline_url(scratch: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=int, nargs="+", default=[1_000, 10_000])
-    parser.add_argument("--database-url", help="default: a scratch SQLite file per scale")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="crawls from scratch per scale (default 3)"
+    )
+    parser.add_argument(
+        "--database-url", help="a PostgreSQL URL, emptied before each crawl (default: SQLite)"
+    )
     args = parser.parse_args()
     _become_subreaper()
     origin, corpus = corpus_pages()
@@ -308,14 +348,23 @@ def main() -> None:
         seconds = time.perf_counter() - began
         print(f"{most} page variants of {len(corpus)} pages from {origin} in {seconds:.0f} s")
         count = min(most, CEILING_PAGES)
+        if args.repeat < 1:
+            parser.error("--repeat must be at least 1")
+        if args.database_url:
+            if not args.database_url.startswith("postgresql"):
+                parser.error("--database-url: PostgreSQL only (SQLite crawls use scratch files)")
+            print(f"(PostgreSQL at {args.database_url} is emptied)", file=sys.stderr)
         for feeds in args.feeds:
-            url = args.database_url or f"sqlite:///{scratch / f'bench-{feeds}.db'}"
-            if url.startswith("postgresql"):
-                print(f"(PostgreSQL at {url} is emptied)", file=sys.stderr)
-                asyncio.run(reset_postgres(url))
             # This machine's speed drifts by several percent over minutes: the ceiling is taken
             # just before and just after each crawl, and their mean is what the crawl is held to.
-            bench_scale(feeds, pages, url, scratch, partial(ceiling, pages, count))
+            bench_scale(
+                feeds,
+                pages,
+                partial(_fresh_database, args.database_url, scratch, feeds),
+                scratch,
+                partial(ceiling, pages, count),
+                args.repeat,
+            )
 
 
 if __name__ == "__main__":
