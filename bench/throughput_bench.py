@@ -89,25 +89,25 @@ def _peak_rss_mb(pid: int) -> float:
     return int(found.group(1)) / 1024 if found else 0.0
 
 
-def _stat(path: Path) -> list[str]:
-    """The fields of a /proc/PID/stat after the command name; [] once the process is gone."""
+def proc_stat(pid: int) -> list[str]:
+    """/proc/PID/stat after the command name (state, parent pid, ...); [] once it is gone."""
     try:
-        return path.read_text().rsplit(")", 1)[1].split()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return []
 
 
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU of one process so far (0 once it is gone)."""
-    fields = _stat(Path(f"/proc/{pid}/stat"))
+    fields = proc_stat(pid)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
 
 
 def _children(pid: int) -> list[int]:
     return [
-        int(stat.parent.name)
-        for stat in Path("/proc").glob("[0-9]*/stat")
-        if (fields := _stat(stat)) and int(fields[1]) == pid
+        int(process.name)
+        for process in Path("/proc").glob("[0-9]*")
+        if (fields := proc_stat(int(process.name))) and int(fields[1]) == pid
     ]
 
 

@@ -11,10 +11,10 @@ import subprocess
 import sys
 import time
 from concurrent.futures.process import BrokenProcessPool
-from pathlib import Path
 
 import pytest
 
+from bench.throughput_bench import proc_stat
 from pipeline.collector import YOUNG_THRESHOLD
 from pipeline.pool import ExtractionPool, warm_up
 from pipeline.pool_calls import PoolCalls
@@ -113,18 +113,10 @@ def test_a_command_killed_with_sigkill_leaves_no_pool_process() -> None:
     assert not [pid for pid in [*workers, *fork_servers] if alive(pid)]
 
 
-def stat_fields(pid: int) -> list[str]:
-    """/proc/PID/stat after the command name (state, parent pid, ...); [] once it is gone."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return []
-
-
 def parent_of(pid: int) -> int:
-    return int(stat_fields(pid)[1])
+    return int(proc_stat(pid)[1])
 
 
 def alive(pid: int) -> bool:
     """Running, not a zombie waiting for its parent to read its exit status."""
-    return stat_fields(pid)[:1] not in ([], ["Z"])
+    return proc_stat(pid)[:1] not in ([], ["Z"])
