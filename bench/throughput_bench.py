@@ -255,12 +255,13 @@ def bench_scale(
         (run_crawl(baseline_config, scratch) for _ in range(LEAST_OF_RUNS)),
         key=lambda run: run.cpu_seconds,
     )
-    ratios = []
+    ratios, articles = [], []
     for number, (crawl, rate) in enumerate(crawls, 1):
         crawled = crawl.summary()
         processed = sum(int(crawled.group(n)) for n in (4, 5, 6))
         seconds = float(crawled.group(8))
         ratios.append(processed / seconds / rate)
+        articles.append(processed)
         print(
             f"{feeds:>6} feeds | crawl {number} of {repeat}: {processed} articles "
             f"({crawled.group(4)} new, {crawled.group(5)} duplicate, {crawled.group(6)} failed) "
@@ -269,8 +270,7 @@ def bench_scale(
             flush=True,
         )
     median = sorted(range(repeat), key=lambda n: ratios[n])[repeat // 2]
-    first = crawls[median][0]
-    processed = sum(int(first.summary().group(n)) for n in (4, 5, 6))
+    first, processed = crawls[median][0], articles[median]
     if repeat > 1:
         print(
             f"       ratio, median of {repeat} crawls: {ratios[median]:.0%} "
@@ -335,6 +335,12 @@ def main() -> None:
         "--database-url", help="a PostgreSQL URL, emptied before each crawl (default: SQLite)"
     )
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    if args.database_url:
+        if not args.database_url.startswith("postgresql"):
+            parser.error("--database-url: PostgreSQL only (SQLite crawls use scratch files)")
+        print(f"(PostgreSQL at {args.database_url} is emptied)", file=sys.stderr)
     _become_subreaper()
     origin, corpus = corpus_pages()
     with tempfile.TemporaryDirectory() as temporary:
@@ -348,12 +354,6 @@ def main() -> None:
         seconds = time.perf_counter() - began
         print(f"{most} page variants of {len(corpus)} pages from {origin} in {seconds:.0f} s")
         count = min(most, CEILING_PAGES)
-        if args.repeat < 1:
-            parser.error("--repeat must be at least 1")
-        if args.database_url:
-            if not args.database_url.startswith("postgresql"):
-                parser.error("--database-url: PostgreSQL only (SQLite crawls use scratch files)")
-            print(f"(PostgreSQL at {args.database_url} is emptied)", file=sys.stderr)
         for feeds in args.feeds:
             # This machine's speed drifts by several percent over minutes: the ceiling is taken
             # just before and just after each crawl, and their mean is what the crawl is held to.
