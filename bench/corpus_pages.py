@@ -16,7 +16,7 @@ from concurrent.futures import Executor
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline.article import build_article, finish_article
+from pipeline.article import build_signed_article, finish_article
 from pipeline.extract import NotAnArticle
 from pipeline.records import FeedEntry, HttpResponse
 from pipeline.rules import RuleSet
@@ -92,7 +92,7 @@ def extract_and_finish(body: bytes, url: str, rules: RuleSet, min_words: int) ->
     page = HttpResponse(url=url, final_url=url, status=200, body=body, content_type="text/html")
     entry = FeedEntry(link=url, guid=url, title=None)
     try:
-        article = build_article(entry, page, rules, datetime.now(UTC))
+        article = build_signed_article(entry, page, rules, datetime.now(UTC), None, (), min_words)
     except NotAnArticle:  # the crawl records these as failed articles, after the same work
         return 0
     return len(finish_article(article, frozenset(), min_words).body)

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from pipeline import neardup
-from pipeline.boilerplate import apply_learned, fingerprint, site_of
+from pipeline.boilerplate import apply_learned, fingerprint, learned_in, site_of
 from pipeline.clean import clean_text, split_paragraphs
 from pipeline.dedup import content_hash
 from pipeline.extract import NotAnArticle, extract_page
@@ -56,10 +56,42 @@ def build_article(
     )
 
 
+def build_signed_article(
+    entry: FeedEntry,
+    page: HttpResponse,
+    rules: RuleSet,
+    fetched_at: datetime,
+    feed_language: str | None,
+    learned: Collection[str],
+    min_words: int,
+) -> Article:
+    """build_article, signed as if `learned` were its site's boilerplate (its body is left as
+    extracted: learning counts its paragraphs).
+
+    The crawl passes what it last learned of the site: while that holds, finishing the article
+    needs no second trip to the pool (is_signed_for).
+    """
+    article = build_article(entry, page, rules, fetched_at, feed_language)
+    finished = finish_article(article, learned, min_words)
+    return replace(article, signature=finished.signature, signed_without=finished.signed_without)
+
+
+def is_signed_for(article: Article, boilerplate: Collection[str]) -> bool:
+    """Whether the article's signature is of its body as learning this boilerplate leaves it."""
+    return article.signed_without == learned_in(article.fingerprints, boilerplate)
+
+
 def finish_article(article: Article, boilerplate: Collection[str], min_words: int) -> Article:
     """The article without its site's learned boilerplate, signed for near-duplicate lookup.
 
-    Runs in the pool too: the signature must be taken of the body as it will be stored.
+    Cheap when the article is signed for this boilerplate already (no pool needed); else it
+    signs (in the pool): the signature must be taken of the body as it will be stored.
     """
     finished = apply_learned(article, boilerplate) if boilerplate else article
-    return replace(finished, signature=neardup.signature(finished.body, min_words))
+    if is_signed_for(article, boilerplate):
+        return finished
+    return replace(
+        finished,
+        signature=neardup.signature(finished.body, min_words),
+        signed_without=learned_in(article.fingerprints, boilerplate),
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
@@ -99,26 +99,38 @@ def learned_boilerplate(
     )
 
 
+def learned_in(prints: Sequence[str], boilerplate: Collection[str]) -> frozenset[str]:
+    """The fingerprints of the paragraphs learning drops from a text whose paragraphs have these:
+    none when it would drop them all (an article is never emptied by learning alone)."""
+    found = frozenset(print_ for print_ in prints if print_ in boilerplate)
+    return frozenset() if found == frozenset(prints) else found
+
+
 def remove_learned(
-    paragraphs: Iterable[str], boilerplate: Collection[str]
+    paragraphs: Sequence[str],
+    boilerplate: Collection[str],
+    prints: Sequence[str] | None = None,
 ) -> tuple[list[str], list[DroppedParagraph]]:
-    """Split paragraphs into kept and dropped; an article is never emptied by learning alone."""
+    """Split paragraphs into kept and dropped. prints: their fingerprints, if already taken."""
+    if prints is None:
+        prints = [fingerprint(paragraph) for paragraph in paragraphs]
+    dropping = learned_in(prints, boilerplate)
     kept: list[str] = []
     dropped: list[DroppedParagraph] = []
-    for paragraph in paragraphs:
-        print_ = fingerprint(paragraph)
-        if print_ in boilerplate:
+    for paragraph, print_ in zip(paragraphs, prints, strict=True):
+        if print_ in dropping:
             dropped.append(DroppedParagraph(paragraph, f"{LEARNED}:{print_}"))
         else:
             kept.append(paragraph)
-    if not kept:
-        return [d.text for d in dropped], []
     return kept, dropped
 
 
 def apply_learned(article: Article, boilerplate: Collection[str]) -> Article:
     """The article without its site's learned boilerplate; hash and word count follow the body."""
-    kept, dropped = remove_learned(article.body.split("\n\n"), boilerplate)
+    paragraphs = article.body.split("\n\n")
+    # The fingerprints are of the body as extracted: the body's own until learning removed some.
+    prints = article.fingerprints if len(article.fingerprints) == len(paragraphs) else None
+    kept, dropped = remove_learned(paragraphs, boilerplate, prints)
     if not dropped:
         return article
     body = "\n\n".join(kept)

@@ -22,8 +22,8 @@ from typing import Self
 from sqlalchemy.exc import SQLAlchemyError
 
 from pipeline import schedule
-from pipeline.article import build_article, finish_article
-from pipeline.boilerplate import Thresholds, combined_stats, learned_boilerplate
+from pipeline.article import build_signed_article, finish_article, is_signed_for
+from pipeline.boilerplate import Thresholds, combined_stats, learned_boilerplate, site_of
 from pipeline.extract import NotAnArticle
 from pipeline.fetch import FEED_ACCEPT, PAGE_ACCEPT, Fetcher, FetchError
 from pipeline.parse import NotAFeed, parse_feed
@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 # The pool starts afresh (pipeline/pool.py); what it held is tried again at the next poll.
 WORKER_DIED = "a pool worker died while this was in the pool"
+# Sites whose learned boilerplate a crawler remembers, to sign their pages for it.
+REMEMBERED_SITES = 10_000
 
 
 def utc_now() -> datetime:
@@ -127,6 +129,8 @@ class Crawler:
         self._robots: RobotsCache | None = None
         self._polling = 0
         self._polls = PollStore(store, settings, lambda: self._polling)
+        self._learned: dict[str, frozenset[str]] = {}
+        """The boilerplate each site had at its last poll (only sites that had some)."""
 
     async def __aenter__(self) -> Self:
         await self._fetcher.__aenter__()
@@ -295,8 +299,8 @@ class Crawler:
         return _counted(report, await self._polls.store(polled))
 
     async def _finished(self, articles: Sequence[Article]) -> list[Article]:
-        """Remove each site's learned boilerplate (counting this batch's articles as seen) and
-        sign the final bodies for near-duplicate lookup, in the pool."""
+        """Remove each site's learned boilerplate (counting this batch's articles as seen); the
+        pool signs again the bodies it signed for other boilerplate than that."""
         batches: dict[str, list[set[str]]] = {}
         for site, site_articles in by_site(articles).items():
             # copies and versions of one story must not make its paragraphs look recurrent
@@ -310,13 +314,23 @@ class Crawler:
         for site, batch in batches.items():
             total, stats = combined_stats(stored[site].articles, stored[site].paragraphs, batch)
             boilerplate[site] = learned_boilerplate(total, stats, self._thresholds)
+            self._remember(site, boilerplate[site])
         min_words = self._settings.near_duplicate_min_words
-        return await asyncio.gather(
-            *(
-                self._pool(finish_article, article, boilerplate[article.site], min_words)
-                for article in articles
-            )
-        )
+
+        async def finished(article: Article) -> Article:
+            site_boilerplate = boilerplate[article.site]
+            if is_signed_for(article, site_boilerplate):  # as the site's pages mostly are
+                return finish_article(article, site_boilerplate, min_words)
+            return await self._pool(finish_article, article, site_boilerplate, min_words)
+
+        return await asyncio.gather(*(finished(article) for article in articles))
+
+    def _remember(self, site: str, boilerplate: frozenset[str]) -> None:
+        self._learned.pop(site, None)
+        if boilerplate:
+            self._learned[site] = boilerplate
+            if len(self._learned) > REMEMBERED_SITES:
+                del self._learned[next(iter(self._learned))]  # the least recently polled
 
     async def _new_entries(
         self, feed_id: int, entries: Sequence[FeedEntry]
@@ -347,7 +361,14 @@ class Crawler:
             async with pages:
                 page = await self._fetcher.get(entry.link, accept=PAGE_ACCEPT)
                 article: Article = await self._pool(
-                    build_article, entry, page, self._rules, self._clock(), feed_language
+                    build_signed_article,
+                    entry,
+                    page,
+                    self._rules,
+                    self._clock(),
+                    feed_language,
+                    self._learned.get(site_of(page.final_url), frozenset()),
+                    self._settings.near_duplicate_min_words,
                 )
             return article
         except (FetchError, NotAnArticle) as error:

@@ -99,6 +99,10 @@ class Article:
     dropped: tuple[DroppedParagraph, ...] = field(default=(), compare=False)
     signature: bytes | None = None
     """MinHash of the final clean body (pipeline.neardup); None for a short body."""
+    signed_without: frozenset[str] | None = field(default=None, compare=False)
+    """The fingerprints of the paragraphs left out of the text the signature was taken of;
+    None: not signed yet. The signature is the final body's when these are exactly the ones
+    learning removes (pipeline.article.is_signed_for)."""
     fingerprints: tuple[str, ...] = field(default=(), compare=False)
     """pipeline.boilerplate fingerprints of the body's paragraphs as extracted, in order:
     taken in the pool, so that learning costs the crawl's event loop nothing."""

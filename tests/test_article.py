@@ -1,6 +1,8 @@
 from datetime import UTC, datetime
 
-from pipeline.article import build_article
+from pipeline import neardup
+from pipeline.article import build_article, build_signed_article, finish_article, is_signed_for
+from pipeline.boilerplate import fingerprint
 from pipeline.records import FeedEntry, HttpResponse
 from pipeline.rules import RuleSet
 from tests.conftest import SEED_PAGE, seed_paragraphs
@@ -50,3 +52,26 @@ def test_feed_metadata_is_preferred_to_the_pages(rules: RuleSet) -> None:
     assert article.published_at == datetime(2022, 1, 1, 13, 35, tzinfo=UTC)
     assert article.language == "en"  # the page says so; the feed's is only a fallback
     assert article.guid == "674433"
+
+
+def test_an_article_signed_for_its_sites_boilerplate_is_finished_without_signing_again(
+    rules: RuleSet,
+) -> None:
+    entry = FeedEntry(link=PAGE_URL)
+    *text, footer = seed_paragraphs()
+    learned = {fingerprint(footer), "a paragraph this page does not have"}
+    article = build_signed_article(entry, seed_response(), rules, FETCHED_AT, None, learned, 5)
+    assert article.body.split("\n\n") == [*text, footer]  # learning counts what was extracted
+    assert article.signature == neardup.signature("\n\n".join(text), 5)
+    assert is_signed_for(article, learned)
+    assert is_signed_for(article, {fingerprint(footer)})  # the same paragraphs go
+    assert not is_signed_for(article, set())
+    assert not is_signed_for(build_article(entry, seed_response(), rules, FETCHED_AT), learned)
+
+    finished = finish_article(article, learned, 5)
+    assert finished.body == "\n\n".join(text)
+    assert finished.signature == article.signature
+    unlearned = finish_article(article, set(), 5)  # the footer was learned wrongly: signed again
+    assert unlearned.body == article.body
+    assert unlearned.signature == neardup.signature(article.body, 5) != article.signature
+    assert is_signed_for(unlearned, set())

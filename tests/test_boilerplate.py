@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 from pipeline.boilerplate import (
     ParagraphStats,
     Thresholds,
@@ -6,6 +8,7 @@ from pipeline.boilerplate import (
     fingerprint,
     is_boilerplate,
     learned_boilerplate,
+    learned_in,
     remove_learned,
     site_of,
 )
@@ -51,6 +54,21 @@ def test_combined_stats_count_each_new_article_once() -> None:
 def test_learning_never_empties_an_article() -> None:
     kept, dropped = remove_learned(["only boilerplate"], {fingerprint("only boilerplate")})
     assert (kept, dropped) == (["only boilerplate"], [])
+
+
+def test_learned_in_names_what_learning_drops_and_never_all() -> None:
+    assert learned_in(["a", "b", "a"], {"a", "x"}) == {"a"}
+    assert learned_in(["a", "a"], {"a", "x"}) == frozenset()
+    assert learned_in([], {"a"}) == frozenset()
+
+
+def test_learning_goes_by_the_fingerprints_taken_at_extraction() -> None:
+    body = "Real text here.\n\nA footer."
+    taken = replace(an_article(body), fingerprints=("real", "footer"))
+    assert apply_learned(taken, {"footer"}).body == "Real text here."
+    # once learning removed a paragraph they no longer match the body: it takes its own
+    shortened = replace(taken, body="A footer.\n\nMore text.\n\nEnd.")
+    assert apply_learned(shortened, {fingerprint("A footer.")}).body == "More text.\n\nEnd."
 
 
 def test_apply_learned_updates_the_hash_and_word_count() -> None:

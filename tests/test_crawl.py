@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape
 import pytest
 from aiohttp import web
 
-from pipeline.article import build_article
+from pipeline.article import build_signed_article
 from pipeline.crawl import WORKER_DIED, Crawler, utc_now
 from pipeline.pool import ExtractionPool
 from pipeline.pool_calls import run_calls
@@ -320,7 +320,7 @@ class KillsWorkersAtFirstPage(Executor):
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
         future = self.pool.submit(fn, *args, **kwargs)
-        if self.workers and fn is run_calls and any(f is build_article for f, _ in args[0]):
+        if self.workers and fn is run_calls and any(f is build_signed_article for f, _ in args[0]):
             for pid in self.workers:
                 os.kill(pid, signal.SIGKILL)
             self.workers = set()

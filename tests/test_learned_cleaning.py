@@ -4,12 +4,21 @@ sharing a byline block, a newsletter box and a legal footer whose dates and link
 from __future__ import annotations
 
 import json
+from collections import Counter
+from concurrent.futures import Executor, Future
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
 from sqlalchemy import text
 
+from pipeline import neardup
+from pipeline.crawl import Crawler, utc_now
+from pipeline.pool_calls import run_calls
+from pipeline.rules import RuleSet
+from pipeline.settings import Settings
+from storage import queries
 from storage.store import Store
 from tests.conftest import FIXTURES, CrawlFeeds, Sites
 from tests.helpers import rss_ingest
@@ -21,19 +30,33 @@ BOILERPLATE = ("By Daily Ledger Staff", "morning briefing every weekday", "All r
 
 @pytest.fixture
 def app(app: web.Application) -> web.Application:
-    async def first_four(request: web.Request) -> web.Response:
+    async def ledger_part(request: web.Request) -> web.Response:
+        """The ledger's feed with its items from `first` (counted from 0) up to `stop`."""
         feed = (
             (LEDGER / "feed.xml")
             .read_text()
             .replace("{{BASE}}", f"http://{request.host}/dailyledger")
         )
-        items = feed.split("<item>")
-        return web.Response(
-            text="<item>".join(items[:5]) + "</channel></rss>", content_type="text/xml"
-        )
+        head, *items = (item.rsplit("</item>", 1)[0] for item in feed.split("<item>"))
+        first, stop = int(request.query["first"]), int(request.query["stop"])
+        part = "".join(f"<item>{item}</item>" for item in items[first:stop])
+        return web.Response(text=f"{head}{part}</channel></rss>", content_type="text/xml")
 
-    app.router.add_get("/ledger-first-four.xml", first_four)
+    app.router.add_get("/ledger-part.xml", ledger_part)
     return app
+
+
+class CountsPoolCalls(Executor):
+    """The pool, counting the calls sent to it by function name."""
+
+    def __init__(self, pool: Executor) -> None:
+        self.pool = pool
+        self.calls: Counter[str] = Counter()
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        if fn is run_calls:
+            self.calls.update(function.__name__ for function, _ in args[0])
+        return self.pool.submit(fn, *args, **kwargs)
 
 
 async def bodies(store: Store) -> dict[str, tuple[str, str]]:
@@ -75,10 +98,46 @@ async def test_a_site_footer_is_learned_and_removed_in_one_crawl(
     ]
 
 
+async def test_pages_signed_for_what_the_crawler_learned_need_no_second_trip_to_the_pool(
+    sites: Sites, store: Store, settings: Settings, rules: RuleSet, pool: Executor
+) -> None:
+    urls = [
+        sites.url("ledger-part.xml?first=0&stop=6"),
+        sites.url("ledger-part.xml?first=6&stop=12"),
+    ]
+    async with store.writing() as session:
+        await queries.insert_new_feeds(session, [(url, None) for url in urls], utc_now())
+    async with store.reading() as session:
+        feeds = await queries.feeds_by_url(session, urls)
+    counting = CountsPoolCalls(pool)
+    async with Crawler(settings, rules, store, counting) as crawler:
+        # 6 articles of 20 sampled carry the footer: enough to learn it from this very batch,
+        # after the pages were signed, so they are signed again.
+        first = await crawler.poll(feeds[0])
+        assert (first.new, counting.calls["finish_article"]) == (6, 6)
+        second = await crawler.poll(feeds[1])
+    assert second.new == 6
+    assert counting.calls["build_signed_article"] == 12
+    assert counting.calls["finish_article"] == 6  # none for the second poll's pages
+    assert_clean(await bodies(store))
+    async with store.reading() as session:
+        rows = (
+            await session.execute(
+                text(
+                    "select body, signature from articles"
+                    " join near_duplicate_signatures on article_id = articles.id"
+                )
+            )
+        ).all()
+    assert len(rows) == 12
+    for body, signature in rows:
+        assert signature == neardup.signature(body, settings.near_duplicate_min_words)
+
+
 async def test_reclean_cleans_articles_stored_before_the_footer_was_learned(
     sites: Sites, store: Store, crawl: CrawlFeeds, database_url: str
 ) -> None:
-    await crawl(sites.url("ledger-first-four.xml"))  # 4 articles: too few to learn from
+    await crawl(sites.url("ledger-part.xml?first=0&stop=4"))  # 4 articles: too few to learn from
     early = await bodies(store)
     assert len(early) == 4
     assert all("morning briefing every weekday" in body for body, _ in early.values())
