@@ -128,9 +128,9 @@ async def relink(
             await near_index.add(
                 session,
                 [
-                    (row.id, signature, row.fetched_at)
-                    for row, signature, decision in zip(rows, signatures, decisions, strict=True)
-                    if signature is not None and decision.kind is None
+                    (row.id, candidate.signature, candidate.bands, row.fetched_at)
+                    for row, candidate, decision in zip(rows, candidates, decisions, strict=True)
+                    if candidate.signature is not None and decision.kind is None
                 ],
             )
             examined += len(rows)

@@ -263,9 +263,9 @@ async def store_batch(
         by_url = {url: article_id for url, article_id in inserted}
         new_ids = {i: by_url[d.url] for i, d in originals if d.url in by_url}
         signed = [
-            (new_ids[i], signature, article.fetched_at)
+            (new_ids[i], signature, candidates[i].bands, listed[i][1].fetched_at)
             for i in new_ids
-            if (signature := (article := listed[i][1]).signature) is not None
+            if (signature := candidates[i].signature) is not None
         ]
         await near_index.add(session, signed)
     copy_rows: list[dict[str, Any]] = []

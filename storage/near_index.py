@@ -12,7 +12,6 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pipeline import neardup
 from storage.models import NearDuplicateBandRow, NearDuplicateSignatureRow
 from storage.sql import chunks, insert_for
 
@@ -46,18 +45,23 @@ async def signatures(session: AsyncSession, article_ids: Collection[int]) -> dic
     return found
 
 
-async def add(session: AsyncSession, originals: Sequence[tuple[int, bytes, datetime]]) -> None:
-    """Index new originals: (article id, signature, when it was fetched)."""
+async def add(
+    session: AsyncSession, originals: Sequence[tuple[int, bytes, Sequence[int], datetime]]
+) -> None:
+    """Index new originals: (article id, signature, its band keys, when it was fetched).
+
+    The band keys are the caller's: it derived them for the lookup that found these originals.
+    """
     if not originals:
         return
     await session.execute(
         insert_for(session, NearDuplicateSignatureRow).on_conflict_do_nothing(),
-        [{"article_id": i, "indexed_at": at, "signature": s} for i, s, at in originals],
+        [{"article_id": i, "indexed_at": at, "signature": s} for i, s, _, at in originals],
     )
     bands = [
         {"band_key": key, "article_id": article_id, "indexed_at": indexed_at}
-        for article_id, signature, indexed_at in originals
-        for key in set(neardup.band_keys(signature))
+        for article_id, _, keys, indexed_at in originals
+        for key in set(keys)
     ]
     await session.execute(insert_for(session, NearDuplicateBandRow).on_conflict_do_nothing(), bands)
 
