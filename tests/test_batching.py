@@ -105,3 +105,12 @@ async def test_lingering_is_bounded_by_its_time() -> None:
     began = loop.time()
     assert await batcher(1) == 2
     assert 0.1 <= loop.time() - began < 1.0
+
+
+async def test_lingering_is_shorter_when_few_callers_could_come() -> None:
+    recorder = Recorder()
+    batcher = Batcher(recorder, linger=5.0, callers=lambda: 3, linger_per_caller=0.05)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    assert await batcher(1) == 2  # the two others never come
+    assert 0.15 <= loop.time() - began < 1.0
