@@ -25,10 +25,13 @@ from storage.site_paragraphs import SiteStats
 from storage.store import Store
 
 # How long a batch waits for polls under way: a poll takes seconds anyway. With the crawl's
-# 128 polls in flight a batch gathers ~20 of them, half the statements of a 0.2 s wait; with
-# few in flight (a quiet daemon) it waits much less, as few polls could join it.
+# 128 polls in flight a batch of writes gathers ~20 of them, half the statements of a 0.2 s
+# wait; with few in flight (a quiet daemon) it waits much less, as few polls could join it.
 LINGER = 0.5
-LINGER_PER_POLL = LINGER / 128
+# The lookup of known links stands between a feed and its pages' fetch, so between the pool
+# and its next work: a longer wait there left the pool idle while the crawl got going.
+LINKS_LINGER = 0.2
+POLLS_FOR_FULL_LINGER = 128
 # How often the near-duplicate index forgets what left its window (lookups ignore it anyway).
 PRUNE_EVERY = timedelta(hours=1)
 
@@ -63,19 +66,17 @@ class StoredCounts:
 
 
 class PollStore:
-    """polls_in_flight: how many polls are under way, the most that could join a batch."""
+    """in_flight: how many polls are under way, the most that could join a batch."""
 
-    def __init__(
-        self, store: Store, settings: Settings, polls_in_flight: Callable[[], int]
-    ) -> None:
+    def __init__(self, store: Store, settings: Settings, in_flight: Callable[[], int]) -> None:
         self._store = store
         self._settings = settings
         self._pruned_before: datetime | None = None
-        self._known_links = Batcher(self._look_up_links, LINGER, polls_in_flight, LINGER_PER_POLL)
-        self._site_stats = Batcher(
-            self._look_up_site_stats, LINGER, polls_in_flight, LINGER_PER_POLL
-        )
-        self._stored = Batcher(self._store_polls, LINGER, polls_in_flight, LINGER_PER_POLL)
+        links_per_poll = LINKS_LINGER / POLLS_FOR_FULL_LINGER
+        per_poll = LINGER / POLLS_FOR_FULL_LINGER
+        self._known_links = Batcher(self._look_up_links, LINKS_LINGER, in_flight, links_per_poll)
+        self._site_stats = Batcher(self._look_up_site_stats, LINGER, in_flight, per_poll)
+        self._stored = Batcher(self._store_polls, LINGER, in_flight, per_poll)
 
     async def known_links(self, feed_id: int, links: Sequence[str]) -> KnownLinks:
         return await self._known_links((feed_id, links))
