@@ -21,7 +21,7 @@ from pipeline.settings import Settings
 from storage import queries
 from storage.store import Store
 from tests.conftest import FIXTURES, CrawlFeeds, Sites
-from tests.helpers import rss_ingest
+from tests.helpers import query, rss_ingest
 
 LEDGER = FIXTURES / "sites" / "dailyledger"
 TRUTH = json.loads((LEDGER / "ground-truth.json").read_text())
@@ -82,15 +82,11 @@ async def test_a_site_footer_is_learned_and_removed_in_one_crawl(
     summary = await crawl(sites.url("dailyledger/feed.xml"))
     assert summary.count("new") == 12
     assert_clean(await bodies(store))
-    async with store.reading() as session:
-        learned = (
-            await session.execute(
-                text(
-                    "select sample, article_count from site_paragraphs"
-                    " where article_count = 12 order by sample"
-                )
-            )
-        ).all()
+    learned = await query(
+        store,
+        "select sample, article_count from site_paragraphs"
+        " where article_count = 12 order by sample",
+    )
     assert [sample[:16] for sample, _ in learned] == [
         "By Daily Ledger ",
         "Get the Daily Le",
@@ -120,15 +116,11 @@ async def test_pages_signed_for_what_the_crawler_learned_need_no_second_trip_to_
     assert counting.calls["build_signed_article"] == 12
     assert counting.calls["finish_article"] == 6  # none for the second poll's pages
     assert_clean(await bodies(store))
-    async with store.reading() as session:
-        rows = (
-            await session.execute(
-                text(
-                    "select body, signature from articles"
-                    " join near_duplicate_signatures on article_id = articles.id"
-                )
-            )
-        ).all()
+    rows = await query(
+        store,
+        "select body, signature from articles"
+        " join near_duplicate_signatures on article_id = articles.id",
+    )
     assert len(rows) == 12
     for body, signature in rows:
         assert signature == neardup.signature(body, settings.near_duplicate_min_words)
