@@ -88,10 +88,9 @@ def finish_article(article: Article, boilerplate: Collection[str], min_words: in
     signs (in the pool): the signature must be taken of the body as it will be stored.
     """
     finished = apply_learned(article, boilerplate) if boilerplate else article
-    if is_signed_for(article, boilerplate):
+    removed = learned_in(article.fingerprints, boilerplate)
+    if article.signed_without == removed:  # is_signed_for
         return finished
     return replace(
-        finished,
-        signature=neardup.signature(finished.body, min_words),
-        signed_without=learned_in(article.fingerprints, boilerplate),
+        finished, signature=neardup.signature(finished.body, min_words), signed_without=removed
     )
