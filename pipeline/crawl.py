@@ -14,7 +14,7 @@ import random
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
@@ -22,18 +22,20 @@ from typing import Self
 from sqlalchemy.exc import SQLAlchemyError
 
 from pipeline import schedule
-from pipeline.article import build_signed_article, finish_article, is_signed_for
-from pipeline.boilerplate import Thresholds, combined_stats, learned_boilerplate, site_of
+from pipeline.article import build_signed_article
+from pipeline.boilerplate import Thresholds
 from pipeline.extract import NotAnArticle
 from pipeline.fetch import FEED_ACCEPT, PAGE_ACCEPT, Fetcher, FetchError
 from pipeline.parse import NotAFeed, parse_feed
-from pipeline.poll_store import ArticleFailure, PolledFeed, PollStore, StoredCounts, by_site
+from pipeline.poll_store import ArticleFailure, PolledFeed, PollStore, StoredCounts
 from pipeline.pool import worker_count
 from pipeline.pool_calls import PoolCalls
 from pipeline.records import Article, FeedEntry, HttpResponse, ParsedFeed
+from pipeline.reports import CrawlSummary, FeedReport
 from pipeline.robots import RobotsCache
 from pipeline.rules import RuleSet
 from pipeline.settings import Settings
+from pipeline.site_learning import SiteLearning
 from pipeline.urls import canonical_url
 from storage.queries import FeedState, PollOutcome
 from storage.store import Store, database_reason
@@ -42,8 +44,6 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 # The pool starts afresh (pipeline/pool.py); what it held is tried again at the next poll.
 WORKER_DIED = "a pool worker died while this was in the pool"
-# Sites whose learned boilerplate a crawler remembers, to sign their pages for it.
-REMEMBERED_SITES = 10_000
 
 
 def utc_now() -> datetime:
@@ -67,44 +67,6 @@ def bounds_from(settings: Settings) -> schedule.Bounds:
     )
 
 
-@dataclass(slots=True)
-class FeedReport:
-    url: str
-    status: int | None = None
-    error: str | None = None
-    unchanged: bool = False
-    new: int = 0
-    duplicate: int = 0
-    already_stored: int = 0
-    failed: int = 0
-    deactivated: str | None = None
-    next_poll_at: datetime | None = None
-    database_failed: bool = False
-    """The database, not the feed, failed the poll: nothing of it was stored."""
-
-
-@dataclass(slots=True)
-class CrawlSummary:
-    reports: list[FeedReport] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def count(self, name: str) -> int:
-        return sum(int(getattr(report, name)) for report in self.reports)
-
-    @property
-    def failed_feeds(self) -> list[FeedReport]:
-        return [report for report in self.reports if report.error is not None]
-
-    def line(self) -> str:
-        feeds = len(self.reports)
-        return (
-            f"feeds: {feeds - len(self.failed_feeds)} polled, {len(self.failed_feeds)} failed, "
-            f"{self.count('unchanged')} unchanged | articles: {self.count('new')} new, "
-            f"{self.count('duplicate')} duplicate, {self.count('failed')} failed, "
-            f"{self.count('already_stored')} already stored | {self.seconds:.1f} s"
-        )
-
-
 class Crawler:
     """Polls feeds with one HTTP session; use as `async with Crawler(...) as crawler`."""
 
@@ -124,13 +86,13 @@ class Crawler:
         self._clock = clock
         self._rng = rng or random.Random()
         self._bounds = bounds_from(settings)
-        self._thresholds = thresholds_from(settings)
         self._fetcher = Fetcher(settings)
         self._robots: RobotsCache | None = None
         self._polling = 0
         self._polls = PollStore(store, settings, lambda: self._polling)
-        self._learned: dict[str, frozenset[str]] = {}
-        """The boilerplate each site had at its last poll (only sites that had some)."""
+        self._learning = SiteLearning(
+            self._polls, self._pool, thresholds_from(settings), settings.near_duplicate_min_words
+        )
 
     async def __aenter__(self) -> Self:
         await self._fetcher.__aenter__()
@@ -294,43 +256,9 @@ class Crawler:
             already_stored=len(parsed.entries) - len(entries) - len(listed_elsewhere),
             next_poll_at=outcome.next_poll_at,
         )
-        articles = await self._finished(extracted)
+        articles = await self._learning.finished(extracted)
         polled = PolledFeed(feed.id, outcome, listed_elsewhere, extracted, articles, failures)
         return _counted(report, await self._polls.store(polled))
-
-    async def _finished(self, articles: Sequence[Article]) -> list[Article]:
-        """Remove each site's learned boilerplate (counting this batch's articles as seen); the
-        pool signs again the bodies it signed for other boilerplate than that."""
-        batches: dict[str, list[set[str]]] = {}
-        for site, site_articles in by_site(articles).items():
-            # copies and versions of one story must not make its paragraphs look recurrent
-            by_text = {a.content_hash or a.url: a for a in site_articles}.values()
-            distinct = {a.guid or a.url: a for a in by_text}.values()
-            batches[site] = [set(a.fingerprints) for a in distinct]
-        stored = await self._polls.site_stats(
-            {site: set().union(*b) for site, b in batches.items()}
-        )
-        boilerplate: dict[str, frozenset[str]] = {}
-        for site, batch in batches.items():
-            total, stats = combined_stats(stored[site].articles, stored[site].paragraphs, batch)
-            boilerplate[site] = learned_boilerplate(total, stats, self._thresholds)
-            self._remember(site, boilerplate[site])
-        min_words = self._settings.near_duplicate_min_words
-
-        async def finished(article: Article) -> Article:
-            site_boilerplate = boilerplate[article.site]
-            if is_signed_for(article, site_boilerplate):  # as the site's pages mostly are
-                return finish_article(article, site_boilerplate, min_words)
-            return await self._pool(finish_article, article, site_boilerplate, min_words)
-
-        return await asyncio.gather(*(finished(article) for article in articles))
-
-    def _remember(self, site: str, boilerplate: frozenset[str]) -> None:
-        self._learned.pop(site, None)
-        if boilerplate:
-            self._learned[site] = boilerplate
-            if len(self._learned) > REMEMBERED_SITES:
-                del self._learned[next(iter(self._learned))]  # the least recently polled
 
     async def _new_entries(
         self, feed_id: int, entries: Sequence[FeedEntry]
@@ -367,7 +295,7 @@ class Crawler:
                     self._rules,
                     self._clock(),
                     feed_language,
-                    self._learned.get(site_of(page.final_url), frozenset()),
+                    self._learning.last_learned(page.final_url),
                     self._settings.near_duplicate_min_words,
                 )
             return article

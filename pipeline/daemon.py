@@ -21,9 +21,10 @@ from pathlib import Path
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import SQLAlchemyError
 
-from pipeline.crawl import Clock, Crawler, FeedReport, utc_now
+from pipeline.crawl import Clock, Crawler, utc_now
 from pipeline.feedlist import load_feed_list
 from pipeline.metrics import Metrics
+from pipeline.reports import FeedReport
 from pipeline.settings import ConfigError, Settings
 from storage import queries
 from storage.store import Store, database_reason

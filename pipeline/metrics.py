@@ -8,7 +8,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from pipeline.crawl import FeedReport
+from pipeline.reports import FeedReport
 
 
 class Metrics:

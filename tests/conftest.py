@@ -12,8 +12,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bench.fixture_server import REQUESTS, build_app
-from pipeline.crawl import Crawler, CrawlSummary, utc_now
+from pipeline.crawl import Crawler, utc_now
 from pipeline.pool import ExtractionPool
+from pipeline.reports import CrawlSummary
 from pipeline.rules import RuleSet, load_rules
 from pipeline.settings import Settings
 from storage import migrate, queries

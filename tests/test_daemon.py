@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from pipeline.crawl import Crawler, FeedReport
+from pipeline.crawl import Crawler
 from pipeline.daemon import Daemon
+from pipeline.reports import FeedReport
 from pipeline.rules import RuleSet
 from pipeline.settings import Settings
 from storage import queries

@@ -12,12 +12,13 @@ from tqdm import tqdm
 
 from pipeline.commands import EXIT_INTERRUPTED, EXIT_OK
 from pipeline.commands.context import Context, load_rules_for, open_store
-from pipeline.crawl import Crawler, FeedReport, utc_now
+from pipeline.crawl import Crawler, utc_now
 from pipeline.daemon import Daemon
 from pipeline.feedlist import FeedSource, check_feed_url, load_feed_list
 from pipeline.looplag import LoopLagMonitor
 from pipeline.metrics import Metrics
 from pipeline.pool import ExtractionPool
+from pipeline.reports import FeedReport
 from pipeline.settings import ConfigError, Settings
 from storage import queries
 
