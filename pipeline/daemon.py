@@ -26,7 +26,7 @@ from pipeline.feedlist import load_feed_list
 from pipeline.metrics import Metrics
 from pipeline.reports import FeedReport
 from pipeline.settings import ConfigError, Settings
-from storage import queries
+from storage import leases, queries
 from storage.store import Store, database_reason
 
 log = logging.getLogger(__name__)
@@ -110,9 +110,9 @@ class Daemon:
         their leases expire (other hosts' workers are left to expiry: they may be alive)."""
         host = socket.gethostname()
         async with self._store.writing() as session:
-            for owner in await queries.lease_holders(session, self._clock()):
+            for owner in await leases.lease_holders(session, self._clock()):
                 if dead_local_worker(owner, host, process_alive):
-                    await queries.release_leases(session, owner)
+                    await leases.release_leases(session, owner)
                     log.info("released the leases of %s, which no longer runs", owner)
 
     async def shutdown(self) -> None:
@@ -131,7 +131,7 @@ class Daemon:
                 )
         try:
             async with self._store.writing() as session:
-                await queries.release_leases(session, self.worker)
+                await leases.release_leases(session, self.worker)
         except SQLAlchemyError as error:
             log.error(
                 "leases not given back (%s); they expire within %g s",
@@ -185,17 +185,17 @@ class Daemon:
             given_back = [feed for feed, when in self._abandoned.items() if when <= now]
             if given_back:
                 async with self._store.writing() as session:
-                    await queries.release_leases(session, self.worker, given_back)
+                    await leases.release_leases(session, self.worker, given_back)
                 for feed_id in given_back:
                     del self._abandoned[feed_id]
             room = max(self._settings.feed_concurrency - len(self._in_flight), 0)
             lease_until = now + timedelta(seconds=self._settings.feed_lease_seconds)
             async with self._store.writing() as session:
-                due = await queries.claim_due_feeds(
+                due = await leases.claim_due_feeds(
                     session, self.worker, now, lease_until, room, only=self._only_feeds
                 )
             async with self._store.reading() as session:
-                waiting, oldest = await queries.due_summary(session, now)
+                waiting, oldest = await leases.due_summary(session, now)
             for feed in due:
                 task = asyncio.create_task(self._crawler.poll(feed))
                 self._in_flight[feed.id] = task

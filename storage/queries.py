@@ -1,13 +1,13 @@
-"""Feeds: the list, its sync with the feeds file, poll bookkeeping, the schedule, status."""
+"""Feeds: the list, its sync with the feeds file, and the bookkeeping of each poll."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, or_, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ArticleRow, FeedRow
@@ -33,7 +33,7 @@ class FeedState:
     poll_interval_seconds: int | None = None
 
 
-def _feed_state(row: FeedRow) -> FeedState:
+def feed_state(row: FeedRow) -> FeedState:
     return FeedState(
         id=row.id,
         url=row.url,
@@ -134,91 +134,20 @@ async def list_feeds(session: AsyncSession, include_inactive: bool = False) -> l
     query = select(FeedRow).order_by(FeedRow.url)
     if not include_inactive:
         query = query.where(FeedRow.active.is_(True))
-    return [_feed_state(row) for row in (await session.scalars(query)).all()]
+    return [feed_state(row) for row in (await session.scalars(query)).all()]
 
 
 async def feeds_by_url(session: AsyncSession, urls: Sequence[str]) -> list[FeedState]:
     rows: list[FeedRow] = []
     for chunk in chunks(urls):
         rows.extend((await session.scalars(select(FeedRow).where(FeedRow.url.in_(chunk)))).all())
-    return sorted((_feed_state(row) for row in rows), key=lambda feed: feed.url)
+    return sorted((feed_state(row) for row in rows), key=lambda feed: feed.url)
 
 
 async def article_counts(session: AsyncSession) -> dict[int, int]:
     """Stored articles per feed id."""
     query = select(ArticleRow.feed_id, func.count()).group_by(ArticleRow.feed_id)
     return {feed_id: count for feed_id, count in await session.execute(query)}
-
-
-def _due(now: datetime) -> list[Any]:
-    """Active, its poll time come, and no unexpired lease held on it."""
-    return [
-        FeedRow.active.is_(True),
-        or_(FeedRow.next_poll_at.is_(None), FeedRow.next_poll_at <= now),
-        or_(FeedRow.lease_expires_at.is_(None), FeedRow.lease_expires_at <= now),
-    ]
-
-
-async def claim_due_feeds(
-    session: AsyncSession,
-    owner: str,
-    now: datetime,
-    lease_until: datetime,
-    limit: int,
-    only: Iterable[int] | None = None,
-) -> list[FeedState]:
-    """Lease up to `limit` due feeds to `owner`, most overdue (or never polled) first.
-
-    One statement: UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) on PostgreSQL, so
-    that workers sharing the database never claim the same feed and never wait for each other;
-    on SQLite the database's single writer gives the same guarantee. The lease ends when the
-    poll is recorded, or when it expires (a crashed worker's feeds are then claimed by others).
-    """
-    if limit <= 0:
-        return []
-    due = (
-        select(FeedRow.id)
-        .where(*_due(now))
-        .order_by(FeedRow.next_poll_at.asc().nulls_first(), FeedRow.id)
-        .limit(limit)
-    )
-    if only is not None:
-        due = due.where(FeedRow.id.in_(list(only)))
-    if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    claimed = await session.scalars(
-        update(FeedRow)
-        .where(FeedRow.id.in_(due.scalar_subquery()))
-        .values(lease_owner=owner, lease_expires_at=lease_until)
-        .returning(FeedRow)
-        .execution_options(synchronize_session=False)
-    )
-    feeds = [_feed_state(row) for row in claimed.all()]
-    return sorted(feeds, key=lambda f: (f.next_poll_at is not None, f.next_poll_at or now, f.id))
-
-
-async def release_leases(
-    session: AsyncSession, owner: str, feed_ids: Collection[int] | None = None
-) -> None:
-    """Give back the leases of polls abandoned (at shutdown, or because the database failed
-    them), all or only these feeds': whoever claims next polls them."""
-    condition = [FeedRow.lease_owner == owner, FeedRow.lease_expires_at.is_not(None)]
-    if feed_ids is not None:
-        condition.append(FeedRow.id.in_(feed_ids))
-    await session.execute(update(FeedRow).where(*condition).values(lease_expires_at=None))
-
-
-async def lease_holders(session: AsyncSession, now: datetime) -> list[str]:
-    """The workers holding unexpired leases."""
-    query = select(FeedRow.lease_owner).where(FeedRow.lease_expires_at > now).distinct()
-    return [owner for owner in (await session.scalars(query)).all() if owner]
-
-
-async def due_summary(session: AsyncSession, now: datetime) -> tuple[int, datetime | None]:
-    """How many active feeds are due and not being polled, and the oldest poll time among them."""
-    query = select(func.count(), func.min(FeedRow.next_poll_at)).where(*_due(now))
-    count, oldest = (await session.execute(query)).one()
-    return int(count), oldest
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,60 +229,3 @@ async def _poll_values(session: AsyncSession, outcome: PollOutcome) -> dict[str,
         if taken is None:
             values["url"] = outcome.moved_to
     return values
-
-
-@dataclass(frozen=True, slots=True)
-class StatusReport:
-    active: int
-    inactive: int
-    due: int
-    failing: int
-    articles: int
-    originals: int
-    per_day: list[tuple[str, int]]
-    inactive_feeds: list[tuple[str, str | None]]
-    last_errors: list[tuple[str, str, datetime]]
-
-
-async def status_report(session: AsyncSession, now: datetime, days: int = 7) -> StatusReport:
-    active = FeedRow.active.is_(True)
-    feeds = (
-        await session.execute(
-            select(
-                func.count().filter(active),
-                func.count().filter(FeedRow.active.is_(False)),
-                func.count().filter(active, FeedRow.error_count > 0),
-            )
-        )
-    ).one()
-    due, _ = await due_summary(session, now)
-    articles = (
-        await session.execute(
-            select(func.count(), func.count().filter(ArticleRow.duplicate_of.is_(None)))
-        )
-    ).one()
-    day = func.date(ArticleRow.fetched_at)
-    since = now - timedelta(days=days)
-    per_day = await session.execute(
-        select(day, func.count()).where(ArticleRow.fetched_at >= since).group_by(day).order_by(day)
-    )
-    inactive = await session.execute(
-        select(FeedRow.url, FeedRow.inactive_reason).where(FeedRow.active.is_(False)).limit(20)
-    )
-    errors = await session.execute(
-        select(FeedRow.url, FeedRow.last_error, FeedRow.last_polled_at)
-        .where(FeedRow.last_error.is_not(None), FeedRow.last_polled_at.is_not(None))
-        .order_by(FeedRow.last_polled_at.desc())
-        .limit(10)
-    )
-    return StatusReport(
-        active=feeds[0],
-        inactive=feeds[1],
-        due=due,
-        failing=feeds[2],
-        articles=articles[0],
-        originals=articles[1],
-        per_day=[(str(d), n) for d, n in per_day],
-        inactive_feeds=[(url, reason) for url, reason in inactive],
-        last_errors=[(url, str(error), when) for url, error, when in errors if when is not None],
-    )

@@ -20,7 +20,7 @@ from pipeline.metrics import Metrics
 from pipeline.pool import ExtractionPool
 from pipeline.reports import FeedReport
 from pipeline.settings import ConfigError, Settings
-from storage import queries
+from storage import queries, status
 
 SHOWN_FAILURES = 20
 
@@ -140,7 +140,7 @@ async def serve_metrics(metrics: Metrics, settings: Settings) -> web.AppRunner:
 async def status_command(context: Context) -> int:
     store = await open_store(context)
     async with store.reading() as session:
-        report = await queries.status_report(session, utc_now())
+        report = await status.status_report(session, utc_now())
     await store.engine.dispose()
     print(
         f"feeds: {report.active} active ({report.due} due now, {report.failing} failing), "
