@@ -18,8 +18,9 @@ from pipeline.batching import Batcher
 from pipeline.records import Article, FeedEntry
 from pipeline.settings import Settings
 from storage import articles as article_storage
+from storage import links as link_storage
 from storage import near_index, queries, site_paragraphs
-from storage.articles import KnownLinks
+from storage.links import KnownLinks
 from storage.queries import PollOutcome
 from storage.site_paragraphs import SiteStats
 from storage.store import Store
@@ -90,7 +91,7 @@ class PollStore:
 
     async def _look_up_links(self, asked: Sequence[tuple[int, Sequence[str]]]) -> list[KnownLinks]:
         async with self._store.reading() as session:
-            return await article_storage.known_links_of(
+            return await link_storage.known_links_of(
                 session, asked, self._settings.max_article_attempts
             )
 
@@ -148,12 +149,12 @@ class PollStore:
                 {site: [_paragraphs(a) for a in arts] for site, arts in by_site(originals).items()},
                 polled_at,
             )
-            await article_storage.forget_article_failures(
+            await link_storage.forget_article_failures(
                 session, [a.source_url for poll in polls for a in poll.articles]
             )
             for poll in polls:
                 for failure in poll.failures:
-                    await article_storage.record_article_failure(
+                    await link_storage.record_article_failure(
                         session,
                         poll.feed_id,
                         failure.link,

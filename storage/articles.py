@@ -1,4 +1,4 @@
-"""Articles: which links are known, storing a batch with its duplicate links, failed pages."""
+"""Storing articles: a batch of several feeds' articles, each linked to its original if a copy."""
 
 from __future__ import annotations
 
@@ -7,88 +7,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pipeline.dedup import Candidate, StoredKeys, candidate_of, guid_key, plan_batch
 from pipeline.records import Article, FeedEntry
 from pipeline.urls import canonical_url, url_key
 from storage import near_index
-from storage.models import ArticleFailureRow, ArticleRow
+from storage.links import rows_by_url_key
+from storage.models import ArticleRow
 from storage.sql import chunks, insert_for
 
 EVER = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class KnownLinks:
-    skip: frozenset[str]
-    """Links this feed has stored already (as any spelling of their URL) or given up on."""
-    elsewhere: dict[str, int]
-    """Links another feed has stored -> the id of that row: a copy needs no fetch."""
-
-
-async def _rows_by_url_key(
-    session: AsyncSession, keys: Sequence[str], before_id: int | None = None
-) -> list[tuple[str, int, int, int]]:
-    """(key, feed id, row id, original id) of rows whose url or source_url has one of the keys:
-    the url matches first, then the source_url ones, each in the order the rows were stored."""
-    by_url, by_source = [], []
-    original = func.coalesce(ArticleRow.duplicate_of, ArticleRow.id)
-    for chunk in chunks(sorted(set(keys))):
-        wanted = set(chunk)
-        query = select(
-            ArticleRow.url_key,
-            ArticleRow.source_url_key,
-            ArticleRow.feed_id,
-            ArticleRow.id,
-            original,
-        ).where(or_(ArticleRow.url_key.in_(chunk), ArticleRow.source_url_key.in_(chunk)))
-        if before_id is not None:
-            query = query.where(ArticleRow.id < before_id)
-        for key, source_key, feed, row_id, original_id in await session.execute(
-            query.order_by(ArticleRow.id)
-        ):
-            if key in wanted:
-                by_url.append((str(key), feed, row_id, original_id))
-            if source_key in wanted:
-                by_source.append((str(source_key), feed, row_id, original_id))
-    return by_url + by_source
-
-
-async def known_links(
-    session: AsyncSession, feed_id: int, links: Sequence[str], max_attempts: int
-) -> KnownLinks:
-    (known,) = await known_links_of(session, [(feed_id, links)], max_attempts)
-    return known
-
-
-async def known_links_of(
-    session: AsyncSession, feeds: Sequence[tuple[int, Sequence[str]]], max_attempts: int
-) -> list[KnownLinks]:
-    """KnownLinks for each (feed id, links) asked, in one lookup for all."""
-    key_of = {link: url_key(link) for _, links in feeds for link in links}
-    rows = await _rows_by_url_key(session, list(key_of.values()))
-    stored_by = {(feed, key) for key, feed, _, _ in rows}
-    first_row: dict[str, int] = {}
-    for key, _, row_id, _ in rows:
-        first_row[key] = min(row_id, first_row.get(key, row_id))
-    given_up: set[str] = set()
-    for chunk in chunks(sorted(key_of)):
-        failed = select(ArticleFailureRow.url).where(
-            ArticleFailureRow.url.in_(chunk), ArticleFailureRow.attempts >= max_attempts
-        )
-        given_up.update((await session.scalars(failed)).all())
-    answers = []
-    for feed_id, links in feeds:
-        skip = {link for link in links if (feed_id, key_of[link]) in stored_by or link in given_up}
-        elsewhere = {
-            link: first_row[key_of[link]]
-            for link in links
-            if link not in skip and key_of[link] in first_row
-        }
-        answers.append(KnownLinks(frozenset(skip), elsewhere))
-    return answers
 
 
 async def store_feed_copies(
@@ -151,7 +81,7 @@ async def stored_keys(
     links = {key for c in candidates for key in (c.url_key, c.source_key)}
     by_url: dict[str, int] = {}
     in_feed: set[tuple[int | None, str]] = set()
-    for key, feed, _, original_id in await _rows_by_url_key(session, sorted(links), before_id):
+    for key, feed, _, original_id in await rows_by_url_key(session, sorted(links), before_id):
         by_url.setdefault(key, original_id)
         in_feed.add((feed, key))
     keys = StoredKeys(in_feed=frozenset(in_feed), by_url=by_url)
@@ -309,35 +239,3 @@ async def store_batch(
         new += [lost[j] for j in again.originals]
         stored_copies += [lost[j] for j in again.copies]
     return StoreResult(len(listed), tuple(sorted(new)), tuple(sorted(stored_copies)))
-
-
-async def record_article_failure(
-    session: AsyncSession,
-    feed_id: int,
-    url: str,
-    reason: str,
-    now: datetime,
-    give_up_after: int | None = None,
-) -> None:
-    """Count a failed attempt; with give_up_after, count it as the last one allowed."""
-    statement = insert_for(session, ArticleFailureRow).values(
-        feed_id=feed_id,
-        url=url,
-        reason=reason,
-        attempts=give_up_after or 1,
-        first_failed_at=now,
-        last_failed_at=now,
-    )
-    attempts = give_up_after if give_up_after else ArticleFailureRow.attempts + 1
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["url"],
-            set_={"reason": reason, "last_failed_at": now, "attempts": attempts},
-        )
-    )
-
-
-async def forget_article_failures(session: AsyncSession, urls: Sequence[str]) -> None:
-    """A link that has now been stored is no longer a failure."""
-    for chunk in chunks(urls):
-        await session.execute(delete(ArticleFailureRow).where(ArticleFailureRow.url.in_(chunk)))

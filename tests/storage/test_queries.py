@@ -8,7 +8,7 @@ from sqlalchemy.exc import StatementError
 from pipeline.dedup import content_hash
 from pipeline.records import Article
 from storage import articles as article_storage
-from storage import queries
+from storage import links, queries
 from storage.models import ArticleRow
 from storage.queries import PollOutcome
 from storage.store import Store
@@ -154,20 +154,6 @@ async def test_poll_bookkeeping_counts_consecutive_errors(store: Store) -> None:
     assert feed.last_polled_at == NOW
 
 
-async def test_failed_links_are_retried_until_max_attempts(store: Store) -> None:
-    feed_id = await new_feed(store)
-    link = "https://a.example/broken"
-    for attempt in range(1, 4):
-        async with store.reading() as session:
-            known = await article_storage.known_links(session, feed_id, [link], max_attempts=3)
-        assert known.skip == set(), attempt
-        async with store.writing() as session:
-            await article_storage.record_article_failure(session, feed_id, link, "HTTP 500", NOW)
-    async with store.reading() as session:
-        known = await article_storage.known_links(session, feed_id, [link], max_attempts=3)
-        assert known.skip == {link}
-
-
 async def test_feeds_can_be_removed_and_added_back(store: Store) -> None:
     await new_feed(store, "https://x.example/rss")
     async with store.writing() as session:
@@ -209,7 +195,7 @@ async def test_one_batch_stores_several_feeds_articles(store: Store) -> None:
                 (second, shared, "url"),
             ]
         )
-        (one, two) = await article_storage.known_links_of(
+        (one, two) = await links.known_links_of(
             session, [(first, [shared]), (second, [shared, "https://c.example/new"])], 3
         )
     assert (one.skip, one.elsewhere) == ({shared}, {})
