@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -24,6 +21,7 @@ from pipeline.addresses import (
     literal_refusal,
     public_only,
 )
+from pipeline.politeness import HostGate, HostPaused
 from pipeline.records import HttpResponse
 from pipeline.settings import Settings
 
@@ -111,47 +109,6 @@ class FetchError(Exception):
         self.reason = reason
         self.status = status
         self.retry_after = retry_after
-
-
-class HostGate:
-    """Politeness per host: requests in flight, a minimum delay between starts, Retry-After.
-
-    A request takes its turn before its pause is checked, so that once a host asks for a pause
-    (429/503 with Retry-After) the requests queued behind it see it. One that would have to wait
-    longer than max_wait fails at once instead: the crawl goes on, and it is retried later.
-    """
-
-    def __init__(self, min_delay: float, max_wait: float, per_host: int) -> None:
-        self._min_delay = min_delay
-        self._max_wait = max_wait
-        self._per_host = per_host
-        self._slots: dict[str, asyncio.Semaphore] = {}
-        self._starts: dict[str, asyncio.Lock] = {}
-        self._not_before: dict[str, float] = {}
-
-    @contextlib.asynccontextmanager
-    async def turn(self, host: str) -> AsyncIterator[None]:
-        async with self._slots.setdefault(host, asyncio.Semaphore(self._per_host)):
-            await self._wait(host)
-            yield
-
-    async def _wait(self, host: str) -> None:
-        loop = asyncio.get_running_loop()
-        async with self._starts.setdefault(host, asyncio.Lock()):
-            delay = self._not_before.get(host, 0.0) - loop.time()
-            if delay > self._max_wait:
-                reason = f"{host} asked for a pause (Retry-After): {delay:.0f} s left"
-                raise FetchError(reason, retry_after=delay)
-            if delay > 0:
-                await asyncio.sleep(delay)
-            self._not_before[host] = max(
-                self._not_before.get(host, 0.0), loop.time() + self._min_delay
-            )
-
-    def back_off(self, host: str, seconds: float) -> None:
-        """The host asked us to wait (429/503 with Retry-After)."""
-        until = asyncio.get_running_loop().time() + seconds
-        self._not_before[host] = max(self._not_before.get(host, 0.0), until)
 
 
 class Fetcher:
@@ -252,14 +209,17 @@ class Fetcher:
         if self._policy and (why := literal_refusal(parts.hostname or "", self._policy)):
             raise FetchError(f"refused: {why}")
         host = parts.netloc.lower()
-        async with self._gate.turn(host):
-            try:
-                return await self._request(url, headers, redirects)
-            except FetchError as error:
-                if error.retry_after:
-                    pause = min(error.retry_after, self._settings.max_retry_after)
-                    self._gate.back_off(host, pause)
-                raise
+        try:
+            async with self._gate.turn(host):
+                try:
+                    return await self._request(url, headers, redirects)
+                except FetchError as error:
+                    if error.retry_after:
+                        pause = min(error.retry_after, self._settings.max_retry_after)
+                        self._gate.back_off(host, pause)
+                    raise
+        except HostPaused as paused:
+            raise FetchError(str(paused), retry_after=paused.seconds) from None
 
     async def _request(
         self, url: str, headers: dict[str, str], redirects: list[int]

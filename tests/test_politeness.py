@@ -8,6 +8,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import text
 
+from pipeline.politeness import HostGate, HostPaused
 from storage.store import Store
 from tests.conftest import CrawlFeeds, Sites
 from tests.helpers import distinct_article_page
@@ -106,3 +107,21 @@ async def test_robots_txt_can_be_switched_off(sites: Sites, crawl: CrawlFeeds) -
     summary = await crawl(sites.url("news.xml"), respect_robots_txt=False)
     assert summary.count("new") == ARTICLES + 2
     assert "/robots.txt" not in sites.requests
+
+
+async def test_a_pause_past_the_longest_wait_fails_at_once_and_a_shorter_one_is_waited() -> None:
+    gate = HostGate(min_delay=0.0, max_wait=1.0, per_host=2)
+    loop = asyncio.get_running_loop()
+    gate.back_off("far.example", 30)
+    began = loop.time()
+    with pytest.raises(HostPaused) as paused:
+        async with gate.turn("far.example"):
+            pass
+    assert 29 < paused.value.seconds <= 30
+    assert loop.time() - began < 0.5
+    gate.back_off("near.example", 0.2)
+    began = loop.time()
+    async with gate.turn("near.example"):
+        assert loop.time() - began >= 0.19
+    async with gate.turn("other.example"):
+        assert loop.time() - began < 0.5
