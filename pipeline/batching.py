@@ -34,14 +34,18 @@ class Batcher(Generic[T, R]):
         linger: float = 0.0,
         callers: Callable[[], int] = lambda: 1,
         linger_per_caller: float = float("inf"),
+        worth_waiting: Callable[[], bool] = lambda: True,
     ) -> None:
         """linger: at most how long a batch waits for more callers; callers: how many there
         could be at most just now (lingering ends once they all wait); linger_per_caller: the
-        wait is at most this much for each caller there could be (few can add little)."""
+        wait is at most this much for each caller there could be (few can add little);
+        worth_waiting: whether a batch may wait just now (when waiting would hold up other
+        work, a batch runs at once)."""
         self._run_batch = run_batch
         self._linger = linger
         self._callers = callers
         self._linger_per_caller = linger_per_caller
+        self._worth_waiting = worth_waiting
         self._lock = asyncio.Lock()
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
         self._arrived = asyncio.Event()
@@ -62,6 +66,8 @@ class Batcher(Generic[T, R]):
 
     async def _gather(self) -> None:
         """Wait for more callers while more could come, until linger is up."""
+        if not self._worth_waiting():
+            return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + min(self._linger, self._linger_per_caller * self._callers())
         while len(self._waiting) < self._callers() and loop.time() < deadline:

@@ -89,7 +89,7 @@ class Crawler:
         self._fetcher = Fetcher(settings)
         self._robots: RobotsCache | None = None
         self._polling = 0
-        self._polls = PollStore(store, settings, lambda: self._polling)
+        self._polls = PollStore(store, settings, lambda: self._polling, self._pool.has_backlog)
         self._learning = SiteLearning(
             self._polls, self._pool, thresholds_from(settings), settings.near_duplicate_min_words
         )
@@ -226,7 +226,8 @@ class Crawler:
             )
             return _counted(report, await self._polls.store(PolledFeed(feed.id, outcome)))
 
-        parsed: ParsedFeed = await self._pool(
+        # Ahead of the pages waiting for the pool: this feed's pages wait on it.
+        parsed: ParsedFeed = await self._pool.first(
             parse_feed,
             response.body,
             response.final_url,

@@ -30,7 +30,8 @@ from storage.store import Store
 # wait; with few in flight (a quiet daemon) it waits much less, as few polls could join it.
 LINGER = 0.5
 # The lookup of known links stands between a feed and its pages' fetch, so between the pool
-# and its next work: a longer wait there left the pool idle while the crawl got going.
+# and its next work: a longer wait there left the pool idle while the crawl got going, and it
+# waits only while the pool has work queued (PollStore's links_may_wait).
 LINKS_LINGER = 0.2
 POLLS_FOR_FULL_LINGER = 128
 # How often the near-duplicate index forgets what left its window (lookups ignore it anyway).
@@ -67,15 +68,25 @@ class StoredCounts:
 
 
 class PollStore:
-    """in_flight: how many polls are under way, the most that could join a batch."""
+    """in_flight: how many polls are under way, the most that could join a batch;
+    links_may_wait: whether the known-links lookup may wait for others (while the pool has work
+    enough), or must run at once (the pool waits for the pages the lookup lets be fetched)."""
 
-    def __init__(self, store: Store, settings: Settings, in_flight: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        in_flight: Callable[[], int],
+        links_may_wait: Callable[[], bool] = lambda: True,
+    ) -> None:
         self._store = store
         self._settings = settings
         self._pruned_before: datetime | None = None
         links_per_poll = LINKS_LINGER / POLLS_FOR_FULL_LINGER
         per_poll = LINGER / POLLS_FOR_FULL_LINGER
-        self._known_links = Batcher(self._look_up_links, LINKS_LINGER, in_flight, links_per_poll)
+        self._known_links = Batcher(
+            self._look_up_links, LINKS_LINGER, in_flight, links_per_poll, links_may_wait
+        )
         self._site_stats = Batcher(self._look_up_site_stats, LINGER, in_flight, per_poll)
         self._stored = Batcher(self._store_polls, LINGER, in_flight, per_poll)
 

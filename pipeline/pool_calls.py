@@ -7,6 +7,11 @@ the crawl process spends per article. So at most `slots` tasks are in the pool a
 task running in each worker and one queued, so no worker waits for the next), and the calls
 that arrive meanwhile go together, as one task, when a slot frees. An idle pool gets each call
 at once, alone: batching adds no delay when there is nothing to wait for.
+
+Calls wait in the order they came, except those sent with `first`: work that other work waits
+on, sent in tasks of their own. A feed's parse takes a millisecond and gives its pages; behind a
+queue of pages (seconds of extraction) it would reach the pool only as the pool ran dry, and
+the pool would then wait for the pages it gives to be fetched.
 """
 
 from __future__ import annotations
@@ -59,19 +64,31 @@ class PoolCalls:
         self._slots = workers + 1
         self._max_batch = max_batch
         self._waiting: list[_Call] = []
+        self._first: list[_Call] = []
         self._in_pool = 0
 
+    def has_backlog(self) -> bool:
+        """Whether a full task for each worker waits to be sent: work for a quarter of a second
+        or more, so the pool is not about to run dry."""
+        return len(self._waiting) >= (self._slots - 1) * self._max_batch
+
     async def __call__(self, function: Callable[..., T], *args: Any) -> T:
+        return await self._call(self._waiting, function, args)
+
+    async def first(self, function: Callable[..., T], *args: Any) -> T:
+        """function(*args), sent before the calls waiting (after those sent with `first`)."""
+        return await self._call(self._first, function, args)
+
+    async def _call(self, queue: list[_Call], function: Callable[..., T], args: Any) -> T:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._waiting.append((function, args, future))
+        queue.append((function, args, future))
         self._send()
         return await future
 
     def _send(self) -> None:
-        while self._waiting and self._in_pool < self._slots:
+        while (self._first or self._waiting) and self._in_pool < self._slots:
             # Calls whose caller gave up (a shutdown) are left out.
-            batch = [call for call in self._waiting[: self._max_batch] if not call[2].done()]
-            del self._waiting[: self._max_batch]
+            batch = [call for call in self._take() if not call[2].done()]
             if not batch:
                 continue
             try:
@@ -81,6 +98,14 @@ class PoolCalls:
                 continue
             self._in_pool += 1
             asyncio.wrap_future(task).add_done_callback(partial(self._settle, batch))
+
+    def _take(self) -> list[_Call]:
+        """Up to max_batch calls: those sent with `first` if any, alone (their results are
+        awaited soonest), else the others in order."""
+        queue = self._first or self._waiting
+        taken = queue[: self._max_batch]
+        del queue[: self._max_batch]
+        return taken
 
     def _settle(self, batch: list[_Call], done: asyncio.Future[list[Any]]) -> None:
         self._in_pool -= 1

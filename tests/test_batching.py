@@ -107,6 +107,17 @@ async def test_lingering_is_bounded_by_its_time() -> None:
     assert 0.1 <= loop.time() - began < 1.0
 
 
+async def test_no_lingering_while_waiting_is_not_worth_it() -> None:
+    recorder = Recorder()
+    worth_it = False
+    batcher = Batcher(recorder, linger=5.0, callers=lambda: 10, worth_waiting=lambda: worth_it)
+    assert await asyncio.wait_for(batcher(1), 1) == 2  # the pool is idle: at once
+    worth_it = True
+    with pytest.raises(TimeoutError):  # the pool has work: the batch waits for the others
+        await asyncio.wait_for(batcher(2), 0.2)
+    assert recorder.batches == [[1]]
+
+
 async def test_lingering_is_shorter_when_few_callers_could_come() -> None:
     recorder = Recorder()
     batcher = Batcher(recorder, linger=5.0, callers=lambda: 3, linger_per_caller=0.05)

@@ -105,3 +105,35 @@ async def test_a_dead_worker_fails_the_calls_it_held_and_none_hangs(pool: Counti
     assert all(isinstance(outcome, BrokenProcessPool) for outcome in outcomes)
     with pytest.raises(BrokenProcessPool):
         await asyncio.wait_for(calls(square_after, 0, 3), 30)
+
+
+async def test_calls_sent_first_go_before_those_waiting_in_tasks_of_their_own(
+    pool: CountingPool,
+) -> None:
+    calls = PoolCalls(pool, workers=1, max_batch=4)
+    finished: list[str] = []
+
+    async def call(name: str, number: int, first: bool = False) -> None:
+        send = calls.first if first else calls
+        await send(square_after, 0.05, number)
+        finished.append(name)
+
+    waiting = [asyncio.create_task(call(f"page {n}", n)) for n in range(6)]
+    await asyncio.sleep(0)  # two in the pool (one running, one queued), four waiting
+    urgent = [asyncio.create_task(call(f"feed {n}", n, first=True)) for n in range(2)]
+    await asyncio.gather(*waiting, *urgent)
+    assert finished == ["page 0", "page 1", "feed 0", "feed 1", *(f"page {n}" for n in range(2, 6))]
+    assert pool.tasks == [1, 1, 2, 4]
+
+
+async def test_a_backlog_is_a_full_task_waiting_for_each_worker(pool: CountingPool) -> None:
+    calls = PoolCalls(pool, workers=1, max_batch=4)
+    assert not calls.has_backlog()
+    running = [asyncio.create_task(calls(square_after, 0.05, n)) for n in range(5)]
+    await asyncio.sleep(0)  # two in the pool, three waiting
+    assert not calls.has_backlog()
+    running.append(asyncio.create_task(calls(square_after, 0.05, 5)))
+    await asyncio.sleep(0)
+    assert calls.has_backlog()
+    await asyncio.gather(*running)
+    assert not calls.has_backlog()
