@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pipeline.dedup import Candidate, StoredKeys, candidate_of, guid_key, plan_batch
+from pipeline.dedup import Candidate, StoredKeys, candidate_of, plan_batch
 from pipeline.records import Article, FeedEntry
 from pipeline.urls import canonical_url, url_key
 from storage import near_index
@@ -57,7 +57,7 @@ async def store_feed_copies(
             site=row.site or "",
         )
         rows.append(
-            _row(feed_id, article, link)
+            _row(feed_id, article, link, candidate_of(article, feed_id))
             | {
                 "duplicate_of": row.duplicate_of or row.id,
                 "duplicate_kind": "url",
@@ -131,15 +131,16 @@ class StoreResult:
         return self.size - self.new - self.duplicate
 
 
-def _row(feed_id: int, article: Article, url: str) -> dict[str, Any]:
+def _row(feed_id: int, article: Article, url: str, candidate: Candidate) -> dict[str, Any]:
+    """The row of an article stored under `url`, with the keys its candidate derived."""
     return {
         "feed_id": feed_id,
         "url": url,
         "source_url": article.source_url,
-        "url_key": url_key(url),
-        "source_url_key": url_key(article.source_url),
+        "url_key": candidate.url_key if url == candidate.url else url_key(url),
+        "source_url_key": candidate.source_key,
         "guid": article.guid,
-        "guid_key": guid_key(article.guid, feed_id),
+        "guid_key": candidate.guid_key,
         "title": article.title,
         "author": article.author,
         "published_at": article.published_at,
@@ -188,7 +189,7 @@ async def store_batch(
     insert = insert_for(session, ArticleRow).on_conflict_do_nothing()
     new_ids: dict[int, int] = {}
     if originals:
-        rows = [_row(*listed[i], d.url or listed[i][1].url) for i, d in originals]
+        rows = [_row(*listed[i], d.url or listed[i][1].url, candidates[i]) for i, d in originals]
         inserted = await session.execute(insert.returning(ArticleRow.url, ArticleRow.id), rows)
         by_url = {url: article_id for url, article_id in inserted}
         new_ids = {i: by_url[d.url] for i, d in originals if d.url in by_url}
@@ -208,7 +209,7 @@ async def store_batch(
         if original is None:
             lost.append(i)  # its original lost a race to another worker
             continue
-        row = _row(*listed[i], decision.url or listed[i][1].url)
+        row = _row(*listed[i], decision.url or listed[i][1].url, candidates[i])
         copy_rows.append(
             row
             | {
