@@ -2,7 +2,8 @@
 
 The imperative shell around the pure steps, used by `crawl` (every feed once) and by the daemon
 (feed by feed, when due). What polls read and write goes through pipeline/poll_store.py, which
-batches it across the polls in flight.
+batches it across the polls in flight; what each poll's articles teach of their site's
+boilerplate, through pipeline/site_learning.py.
 """
 
 from __future__ import annotations

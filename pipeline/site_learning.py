@@ -35,6 +35,9 @@ def paragraphs_seen(articles: Sequence[Article]) -> dict[str, list[set[str]]]:
 
 
 class SiteLearning:
+    """One crawler's learning: the polls' site statistics (batched with the other polls'), and
+    the pool, for the pages signed for other boilerplate than their poll learned."""
+
     def __init__(
         self,
         polls: PollStore,
