@@ -174,6 +174,8 @@ class Fetcher:
             raise FetchError(f"timed out after {self._settings.total_timeout:g} s") from None
         except RefusedAddress as error:
             raise FetchError(str(error)) from None
+        except HostPaused as paused:
+            raise FetchError(str(paused), retry_after=paused.seconds) from None
         except aiohttp.ClientConnectorDNSError:
             raise FetchError("DNS lookup failed") from None
         except aiohttp.ClientConnectorCertificateError as error:
@@ -209,17 +211,14 @@ class Fetcher:
         if self._policy and (why := literal_refusal(parts.hostname or "", self._policy)):
             raise FetchError(f"refused: {why}")
         host = parts.netloc.lower()
-        try:
-            async with self._gate.turn(host):
-                try:
-                    return await self._request(url, headers, redirects)
-                except FetchError as error:
-                    if error.retry_after:
-                        pause = min(error.retry_after, self._settings.max_retry_after)
-                        self._gate.back_off(host, pause)
-                    raise
-        except HostPaused as paused:
-            raise FetchError(str(paused), retry_after=paused.seconds) from None
+        async with self._gate.turn(host):
+            try:
+                return await self._request(url, headers, redirects)
+            except FetchError as error:
+                if error.retry_after:
+                    pause = min(error.retry_after, self._settings.max_retry_after)
+                    self._gate.back_off(host, pause)
+                raise
 
     async def _request(
         self, url: str, headers: dict[str, str], redirects: list[int]

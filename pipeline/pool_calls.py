@@ -79,7 +79,9 @@ class PoolCalls:
         """function(*args), sent before the calls waiting (after those sent with `first`)."""
         return await self._call(self._first, function, args)
 
-    async def _call(self, queue: list[_Call], function: Callable[..., T], args: Any) -> T:
+    async def _call(
+        self, queue: list[_Call], function: Callable[..., T], args: tuple[Any, ...]
+    ) -> T:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         queue.append((function, args, future))
         self._send()
