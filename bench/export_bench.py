@@ -88,7 +88,7 @@ def run_export(url: str, fmt: str, output: Path) -> tuple[float, float]:
 
 
 def main() -> None:
-    targets = [("sqlite", None)]
+    targets: list[tuple[str, str | None]] = [("sqlite", None)]
     if os.environ.get("RSS_INGEST_BENCH_POSTGRES_URL"):
         targets.append(("postgresql", os.environ["RSS_INGEST_BENCH_POSTGRES_URL"]))
     header = ("database", "rows", "format", "seconds", "rows/s", "peak RSS MB", "file MB")

@@ -159,14 +159,18 @@ async def fill_index(store: Store, size: int, start: int, real: dict[int, bytes]
                     for n in ids
                 ],
             )
+            signatures = [
+                real.get(n) or rng.integers(0, 2**32, neardup.NUM_PERM, dtype=np.uint32).tobytes()
+                for n in ids
+            ]
             signed = [
                 (
                     n + 1,
-                    real.get(n)
-                    or rng.integers(0, 2**32, neardup.NUM_PERM, dtype=np.uint32).tobytes(),
+                    signature,
+                    neardup.band_keys(signature),
                     NOW - timedelta(minutes=n % 20_000),
                 )
-                for n in ids
+                for n, signature in zip(ids, signatures, strict=True)
             ]
             await near_index.add(session, signed)
 
