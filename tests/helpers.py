@@ -1,12 +1,13 @@
-"""Helpers shared by tests: running the real command, a free port, an article to store,
-a query of the store."""
+"""Helpers shared by tests: running the real command (to its end, or as a daemon started and
+stopped), a free port, an article to store, a query of the store."""
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -93,3 +94,37 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+async def start_daemon(settings: Path) -> asyncio.subprocess.Process:
+    """`rss-ingest run --config settings` as a user starts it, its stderr kept for stop_daemon."""
+    env = user_env()
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "pipeline",
+        "run",
+        "--config",
+        str(settings),
+        cwd=settings.parent,
+        env=env,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def until(condition: Callable[[], bool], seconds: float = 60) -> None:
+    """Wait until condition() holds, while the test's servers go on serving; fail after seconds."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out waiting"
+        await asyncio.sleep(0.05)
+
+
+async def stop_daemon(
+    process: asyncio.subprocess.Process, signum: int = signal.SIGTERM
+) -> tuple[int, str]:
+    """Signal the daemon and wait for it to exit: its exit code and what it wrote to stderr."""
+    process.send_signal(signum)
+    _, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode is not None
+    return process.returncode, err.decode()

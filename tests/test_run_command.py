@@ -6,14 +6,20 @@ import asyncio
 import signal
 import sqlite3
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 
 from tests.conftest import ROOT, Sites
-from tests.helpers import distinct_article_page, free_port, user_env
+from tests.helpers import (
+    distinct_article_page,
+    free_port,
+    start_daemon,
+    stop_daemon,
+    until,
+    user_env,
+)
 
 ARTICLES = 6
 ARTICLE_REQUESTS = web.AppKey("article_requests", list[str])
@@ -52,28 +58,6 @@ def config(folder: Path, feed: str, grace: float) -> Path:
     return folder / "settings.toml"
 
 
-async def start(settings: Path) -> asyncio.subprocess.Process:
-    env = user_env()
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "pipeline",
-        "run",
-        "--config",
-        str(settings),
-        cwd=settings.parent,
-        env=env,
-        stderr=asyncio.subprocess.PIPE,
-    )
-
-
-async def until(condition: Callable[[], bool], seconds: float = 60) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out waiting"
-        await asyncio.sleep(0.05)
-
-
 def rows(database: Path, sql: str) -> list[tuple[object, ...]]:
     if not database.exists():
         return []
@@ -89,23 +73,14 @@ def article_count(database: Path) -> int:
     return int(found[0][0]) if found else 0
 
 
-async def stop(
-    process: asyncio.subprocess.Process, signum: int = signal.SIGTERM
-) -> tuple[int, str]:
-    process.send_signal(signum)
-    _, err = await asyncio.wait_for(process.communicate(), timeout=30)
-    assert process.returncode is not None
-    return process.returncode, err.decode()
-
-
 async def test_sigterm_mid_poll_then_restart_stores_everything_once(
     sites: Sites, tmp_path: Path
 ) -> None:
     database = tmp_path / "news.db"
     settings = config(tmp_path, sites.url("slow.xml"), grace=0.2)
-    process = await start(settings)
+    process = await start_daemon(settings)
     await until(lambda: sites.server.app[ARTICLE_REQUESTS])
-    code, err = await stop(process)
+    code, err = await stop_daemon(process)
     assert code == 0, err
     assert "SIGTERM: finishing polls in flight" in err
     assert "abandoned 1 polls at shutdown" in err
@@ -113,14 +88,14 @@ async def test_sigterm_mid_poll_then_restart_stores_everything_once(
     assert rows(database, "select last_polled_at from feeds") == [(None,)]
 
     settings = config(tmp_path, sites.url("slow.xml"), grace=30)
-    process = await start(settings)
+    process = await start_daemon(settings)
     await until(lambda: article_count(database) == ARTICLES)
-    code, err = await stop(process)
+    code, err = await stop_daemon(process)
     assert code == 0, err
     urls = rows(database, "select url from articles")
     assert len(urls) == len(set(urls)) == ARTICLES
 
-    process = await start(settings)
+    process = await start_daemon(settings)
     await asyncio.sleep(1.5)  # started and ticking; the feed is not due again yet
     process.kill()
     await process.wait()
@@ -130,9 +105,9 @@ async def test_sigterm_mid_poll_then_restart_stores_everything_once(
 
 async def test_sigterm_lets_polls_in_flight_finish(sites: Sites, tmp_path: Path) -> None:
     database = tmp_path / "news.db"
-    process = await start(config(tmp_path, sites.url("slow.xml"), grace=30))
+    process = await start_daemon(config(tmp_path, sites.url("slow.xml"), grace=30))
     await until(lambda: sites.server.app[ARTICLE_REQUESTS])
-    code, err = await stop(process)
+    code, err = await stop_daemon(process)
     assert code == 0, err
     assert article_count(database) == ARTICLES
     assert "daemon stopped" in err
@@ -154,11 +129,11 @@ async def test_a_second_signal_exits_at_once_leaving_no_workers(
     sites: Sites, tmp_path: Path
 ) -> None:
     before = pool_workers()
-    process = await start(config(tmp_path, sites.url("slow.xml"), grace=30))
+    process = await start_daemon(config(tmp_path, sites.url("slow.xml"), grace=30))
     await until(lambda: sites.server.app[ARTICLE_REQUESTS])
     process.send_signal(signal.SIGTERM)
     await asyncio.sleep(0.2)
-    code, err = await stop(process, signal.SIGINT)
+    code, err = await stop_daemon(process, signal.SIGINT)
     assert code == 130
     assert "second SIGINT: exiting now" in err
     await until(lambda: pool_workers() <= before, seconds=5)
@@ -173,7 +148,7 @@ async def test_metrics_health_json_logs_and_status(sites: Sites, tmp_path: Path)
     settings = config(tmp_path, sites.url("slow.xml"), grace=30)
     settings.write_text(settings.read_text() + f'metrics_port = {port}\nlog_format = "json"\n')
     database = tmp_path / "news.db"
-    process = await start(settings)
+    process = await start_daemon(settings)
     await until(lambda: article_count(database) == ARTICLES)
     async with aiohttp.ClientSession() as client:
         async with client.get(f"http://127.0.0.1:{port}/healthz") as response:
@@ -192,7 +167,7 @@ async def test_metrics_health_json_logs_and_status(sites: Sites, tmp_path: Path)
     assert "rss_ingest_event_loop_lag_seconds_count" in metrics
     assert "rss_ingest_due_feeds 0.0" in metrics
     assert "rss_ingest_pool_restarts_total 0.0" in metrics
-    code, err = await stop(process)
+    code, err = await stop_daemon(process)
     assert code == 0, err
     events = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     polled = [e for e in events if e["message"].startswith("polled ")]

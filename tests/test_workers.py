@@ -16,8 +16,7 @@ from aiohttp.test_utils import TestServer
 from pipeline.daemon import dead_local_worker
 from tests.conftest import ROOT
 from tests.databases import postgres_url
-from tests.helpers import distinct_article_page
-from tests.test_run_command import start, stop, until
+from tests.helpers import distinct_article_page, start_daemon, stop_daemon, until
 
 FEEDS = 200
 postgres = postgres_url  # the fixture: a fresh PostgreSQL database
@@ -101,12 +100,12 @@ async def test_three_workers_poll_every_feed_once_and_store_every_article_once(
     postgres: str, news: TestServer, tmp_path: Path
 ) -> None:
     settings = worker_config(tmp_path, postgres, news, lease=900)
-    workers = [await start(settings) for _ in range(3)]
+    workers = [await start_daemon(settings) for _ in range(3)]
     try:
         await until_polled(postgres, FEEDS)
     finally:
         for worker in workers:
-            code, err = await stop(worker)
+            code, err = await stop_daemon(worker)
             assert code == 0, err
     assert sorted(news.app[FEED_REQUESTS].values()) == [1] * FEEDS  # none polled twice
     await assert_every_article_stored_once(postgres)
@@ -119,7 +118,7 @@ async def test_a_killed_workers_feeds_are_taken_over(
     postgres: str, news: TestServer, tmp_path: Path
 ) -> None:
     settings = worker_config(tmp_path, postgres, news, lease=3)
-    workers = [await start(settings) for _ in range(3)]
+    workers = [await start_daemon(settings) for _ in range(3)]
     victim = workers[0]
     try:
         await until_polled(postgres, 40)
@@ -135,7 +134,7 @@ async def test_a_killed_workers_feeds_are_taken_over(
         await until_polled(postgres, FEEDS)
     finally:
         for worker in workers[1:]:
-            code, err = await stop(worker)
+            code, err = await stop_daemon(worker)
             assert code == 0, err
     taken_over = await fetch(
         postgres,
@@ -161,14 +160,14 @@ async def test_a_restart_after_kill_9_polls_the_killed_daemons_feeds_at_once(
 ) -> None:
     database = f"sqlite:///{tmp_path / 'news.db'}"
     settings = worker_config(tmp_path, database, news, lease=900)
-    process = await start(settings)
+    process = await start_daemon(settings)
     await until(lambda: sum(news.app[FEED_REQUESTS].values()) >= 10)
     process.send_signal(signal.SIGKILL)
     await process.wait()
-    restarted = await start(settings)
+    restarted = await start_daemon(settings)
     try:
         await until(lambda: len(news.app[FEED_REQUESTS]) == FEEDS, seconds=120)
     finally:
-        code, err = await stop(restarted)
+        code, err = await stop_daemon(restarted)
     assert code == 0, err
     assert "which no longer runs" in err

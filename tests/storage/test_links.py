@@ -7,7 +7,7 @@ from sqlalchemy import text
 from storage import articles as article_storage
 from storage import links
 from storage.store import Store
-from tests.storage.test_queries import NOW, article, new_feed
+from tests.storage.helpers import NOW, article, new_feed
 
 
 async def test_failed_links_are_retried_until_max_attempts(store: Store) -> None:

@@ -11,7 +11,7 @@ from storage import articles as article_storage
 from storage import near_index
 from storage.store import Store
 from tests.helpers import an_article
-from tests.storage.test_queries import new_feed
+from tests.storage.helpers import new_feed
 from tests.test_neardup import TITAN
 
 DAY = timedelta(days=1)

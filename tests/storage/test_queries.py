@@ -1,46 +1,16 @@
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import StatementError
 
-from pipeline.dedup import content_hash
-from pipeline.records import Article
 from storage import articles as article_storage
 from storage import links, queries
 from storage.models import ArticleRow
 from storage.queries import PollOutcome
 from storage.store import Store
-
-NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-
-
-def article(
-    url: str, body: str, *, guid: str | None = None, source_url: str | None = None
-) -> Article:
-    return Article(
-        url=url,
-        source_url=source_url or url,
-        guid=guid,
-        title="T",
-        author=None,
-        published_at=datetime(2024, 5, 1, 9, 30, tzinfo=timezone(timedelta(hours=3, minutes=30))),
-        fetched_at=NOW,
-        language="en",
-        summary=None,
-        body=body,
-        word_count=len(body.split()),
-        content_hash=content_hash(body),
-    )
-
-
-async def new_feed(store: Store, url: str = "https://site.example/rss") -> int:
-    async with store.writing() as session:
-        await queries.insert_new_feeds(session, [(url, "Site")], NOW)
-    async with store.reading() as session:
-        (feed,) = await queries.feeds_by_url(session, [url])
-    return feed.id
+from tests.storage.helpers import NOW, article, new_feed
 
 
 async def rows(store: Store) -> list[tuple[object, ...]]:

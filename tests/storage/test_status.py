@@ -9,7 +9,7 @@ from storage import articles as article_storage
 from storage import queries, status
 from storage.queries import PollOutcome
 from storage.store import Store
-from tests.storage.test_queries import NOW, article, new_feed
+from tests.storage.helpers import NOW, article, new_feed
 
 
 async def test_status_counts_feeds_articles_days_and_errors(store: Store) -> None:
