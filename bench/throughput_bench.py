@@ -12,7 +12,9 @@ Printed per scale:
 - CPU ms per feed on the 304 cycle: the least CPU of three such crawls (user + system, pool
   included) minus the least of three runs of the same command with no feeds (interpreter
   start, imports, the pool's fork server), over the feeds;
-- CPU of the median crawl, the crawl process (fetching, dedup, storing) apart from its pool;
+- CPU of the median crawl, the crawl process (fetching, dedup, storing) apart from its pool,
+  and what the corpus server spent answering it (it shares the two cores; remote sites
+  would not);
 - peak RSS of the crawl process and of a pool worker (VmHWM, sampled from /proc), the most
   of all crawls;
 - event-loop lag during the median crawl, as the crawl reports it.
@@ -111,6 +113,22 @@ def _children(pid: int) -> list[int]:
     ]
 
 
+def _current_children(pid: int) -> list[int]:
+    """pid's children as its threads list them: a few reads, where _children reads every
+    process's stat (~2 ms, which five times a second for each pool process took a few per cent
+    of a core from the crawl being measured). A list read while children come and go may miss
+    one: right for sampling, not for reaping."""
+    if not Path(f"/proc/{pid}/task/{pid}/children").exists():  # gone, or a kernel without it
+        return _children(pid)
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(child) for child in task.read_text().split()]
+        except OSError:  # the thread, or the process, has ended
+            continue
+    return found
+
+
 def _become_subreaper() -> None:
     """Linux: processes orphaned in a crawl's tree (its pool's fork server, whose children the
     workers are) become this process's children, so that their CPU can be collected too."""
@@ -147,8 +165,8 @@ def run_crawl(config: Path, scratch: Path) -> Run:
         peak = max(peak, _peak_rss_mb(child.pid))
         own_cpu = max(own_cpu, _cpu_seconds(child.pid))
         # The pool's processes: a fork server and its workers, or spawned workers.
-        for pool_process in _children(child.pid):
-            for worker in _children(pool_process) or [pool_process]:
+        for pool_process in _current_children(child.pid):
+            for worker in _current_children(pool_process) or [pool_process]:
                 worker_peak = max(worker_peak, _peak_rss_mb(worker))
         pid, status, usage = os.wait4(child.pid, os.WNOHANG)
         if pid:
@@ -231,14 +249,17 @@ def bench_scale(
     folder = scratch / f"feeds-{feeds}"
     folder.mkdir(parents=True)
     server = start_server(pages, feeds, free_port(), folder / "feeds.toml")
-    crawls: list[tuple[Run, float]] = []  # each crawl, with the mean of the ceilings around it
+    # each crawl, with the mean of the ceilings around it and the CPU the server spent on it
+    crawls: list[tuple[Run, float, float]] = []
     try:
         before = measure_ceiling()
         for run in range(repeat):
             config = write_config(folder, fresh_database(run))
+            serving = _cpu_seconds(server.pid)
             crawl = run_crawl(config, folder)
+            serving = _cpu_seconds(server.pid) - serving
             after = measure_ceiling()
-            crawls.append((crawl, (before + after) / 2))
+            crawls.append((crawl, (before + after) / 2, serving))
             before = after
         # Noise only adds CPU: the least of three, like the start-up it is compared with.
         second = min(
@@ -256,7 +277,7 @@ def bench_scale(
         key=lambda run: run.cpu_seconds,
     )
     ratios, articles = [], []
-    for number, (crawl, rate) in enumerate(crawls, 1):
+    for number, (crawl, rate, _) in enumerate(crawls, 1):
         crawled = crawl.summary()
         processed = sum(int(crawled.group(n)) for n in (4, 5, 6))
         seconds = float(crawled.group(8))
@@ -270,7 +291,7 @@ def bench_scale(
             flush=True,
         )
     median = sorted(range(repeat), key=lambda n: ratios[n])[repeat // 2]
-    first, processed = crawls[median][0], articles[median]
+    (first, _, serving), processed = crawls[median], articles[median]
     if repeat > 1:
         print(
             f"       ratio, median of {repeat} crawls: {ratios[median]:.0%} "
@@ -285,15 +306,16 @@ def bench_scale(
     print(
         f"       CPU (crawl {median + 1}): crawl process {first.crawl_process_cpu_seconds:.1f} s "
         f"({first.crawl_process_cpu_seconds * 1000 / processed:.1f} ms per article, start-up "
-        f"included), pool workers {pool_cpu:.1f} s ({pool_cpu * 1000 / processed:.1f} ms)"
+        f"included), pool workers {pool_cpu:.1f} s ({pool_cpu * 1000 / processed:.1f} ms); "
+        f"the corpus server, on the same cores, {serving:.1f} s"
     )
     print(
         f"       304 cycle: {float(recrawled.group(8)):.1f} s, "
         f"{second.cpu_seconds:.2f} s CPU - {baseline.cpu_seconds:.2f} s start-up = "
         f"{per_feed_ms:.2f} ms CPU per feed"
     )
-    peak = max(run.peak_rss_mb for run in [second, *(crawl for crawl, _ in crawls)])
-    worker_peak = max(crawl.worker_peak_rss_mb for crawl, _ in crawls)
+    peak = max(run.peak_rss_mb for run in [second, *(crawl for crawl, _, _ in crawls)])
+    worker_peak = max(crawl.worker_peak_rss_mb for crawl, _, _ in crawls)
     print(
         f"       peak RSS: crawl process {peak:.0f} MB, pool worker {worker_peak:.0f} MB | "
         f"event loop lag (crawl {median + 1}): "
