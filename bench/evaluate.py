@@ -21,7 +21,7 @@ import statistics
 import sys
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -142,7 +142,7 @@ def with_learned(articles: Sequence[Article | None], thresholds: Thresholds) -> 
     return [apply_learned(a, learned[a.site]).body if a else "" for a in articles]
 
 
-def evaluate(pages: list[Page], rules: RuleSet, pool: ProcessPoolExecutor) -> dict[str, Scores]:
+def evaluate(pages: list[Page], rules: RuleSet, pool: Executor) -> dict[str, Scores]:
     """Scores of trafilatura alone and of rss-ingest over the same pages."""
     alone = list(pool.map(trafilatura_alone, pages, chunksize=4))
     ruled = list(pool.map(rss_ingest_rules, pages, [rules] * len(pages), chunksize=4))

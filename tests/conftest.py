@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -40,7 +41,7 @@ class Sites:
 
     @property
     def requests(self) -> list[str]:
-        return self.server.app[REQUESTS]  # type: ignore[index]
+        return self.server.app[REQUESTS]
 
 
 @pytest.fixture
@@ -74,7 +75,7 @@ def rules() -> RuleSet:
 
 
 @pytest.fixture(scope="session")
-def pool() -> Iterator[ProcessPoolExecutor]:
+def pool() -> Iterator[Executor]:
     with ExtractionPool(2) as executor:
         yield executor
 
@@ -96,12 +97,10 @@ CrawlFeeds = Callable[..., Awaitable[CrawlSummary]]
 
 
 @pytest.fixture
-def crawl(
-    store: Store, settings: Settings, rules: RuleSet, pool: ProcessPoolExecutor
-) -> CrawlFeeds:
+def crawl(store: Store, settings: Settings, rules: RuleSet, pool: Executor) -> CrawlFeeds:
     """Crawl the given feed URLs once, as `rss-ingest crawl --feed ...` does."""
 
-    async def run(*urls: str, **overrides: object) -> CrawlSummary:
+    async def run(*urls: str, **overrides: Any) -> CrawlSummary:
         async with store.writing() as session:
             await queries.insert_new_feeds(session, [(url, None) for url in urls], utc_now())
         async with store.reading() as session:

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
@@ -85,7 +86,8 @@ async def rss_ingest(*args: str, cwd: Path | None = None) -> tuple[int, str, str
     return done.returncode, done.stdout, done.stderr
 
 
-async def query(store: Store, sql: str) -> list[tuple[object, ...]]:
+async def query(store: Store, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of sql; Any, as the database types them."""
     async with store.reading() as session:
         return [tuple(row) for row in await session.execute(text(sql))]
 

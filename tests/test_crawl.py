@@ -11,7 +11,7 @@ import os
 import signal
 import sqlite3
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -274,7 +274,7 @@ async def test_a_locked_database_fails_the_polls_not_the_crawl_and_loses_nothing
     sites: Sites,
     settings: Settings,
     rules: RuleSet,
-    pool: ProcessPoolExecutor,
+    pool: Executor,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -344,7 +344,7 @@ async def test_a_killed_pool_worker_fails_its_pages_and_the_crawl_goes_on_on_a_n
     others = {child.pid for child in multiprocessing.active_children()}
     with ExtractionPool(2) as pool:
         pool.submit(int).result(timeout=60)  # the workers are up
-        workers = {child.pid for child in multiprocessing.active_children()} - others
+        workers = {child.pid for child in multiprocessing.active_children() if child.pid} - others
         killing = KillsWorkersAtFirstPage(pool, workers)
         async with Crawler(one_at_a_time, rules, store, killing) as crawler:
             first = await crawler.crawl(feeds)

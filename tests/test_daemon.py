@@ -10,10 +10,11 @@ import dataclasses
 import os
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -97,12 +98,12 @@ MakeDaemon = Callable[..., Awaitable[Daemon]]
 
 @pytest.fixture
 async def make_daemon(
-    store: Store, settings: Settings, rules: RuleSet, pool: ProcessPoolExecutor
+    store: Store, settings: Settings, rules: RuleSet, pool: Executor
 ) -> AsyncIterator[MakeDaemon]:
     crawlers: list[Crawler] = []
 
     async def make(
-        *urls: str, clock: Clock, feeds_file: Path | None = None, **overrides: object
+        *urls: str, clock: Clock, feeds_file: Path | None = None, **overrides: Any
     ) -> Daemon:
         daemon_settings = dataclasses.replace(settings, **overrides)
         crawler = Crawler(daemon_settings, rules, store, pool, clock, random.Random(7))

@@ -2,7 +2,7 @@
 
 import gzip
 import json
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor
 from pathlib import Path
 
 import pytest
@@ -45,7 +45,7 @@ def test_load_corpus_reads_gzipped_and_plain_pages(tmp_path: Path) -> None:
 
 
 def test_rss_ingest_beats_trafilatura_where_a_site_repeats_boilerplate(
-    rules: RuleSet, pool: ProcessPoolExecutor
+    rules: RuleSet, pool: Executor
 ) -> None:
     result = evaluate(load_ledger(), rules, pool)
     assert result["rss-ingest"].f1 > result["trafilatura"].f1
@@ -54,7 +54,7 @@ def test_rss_ingest_beats_trafilatura_where_a_site_repeats_boilerplate(
 
 @pytest.mark.skipif(not DEFAULT_CORPUS.exists(), reason="../shared/corpus/aeb-dev is absent")
 def test_rss_ingest_is_never_below_trafilatura_on_the_benchmark_pages(
-    rules: RuleSet, pool: ProcessPoolExecutor
+    rules: RuleSet, pool: Executor
 ) -> None:
     result = evaluate(load_corpus(DEFAULT_CORPUS), rules, pool)
     assert result["rss-ingest"].f1 >= result["trafilatura"].f1

@@ -243,7 +243,7 @@ async def test_views_for_analysts(filled: Store) -> None:
                 )
             )
         ).all()
-        per_feed = dict(
+        per_feed: dict[str, int] = dict(
             (
                 await session.execute(
                     text(

@@ -330,7 +330,7 @@ async def test_fault(
     summary = await crawl(*controls, feed, **(SETTINGS | dict(case.settings)))
 
     reasons = [str(r) for (r,) in await query(store, "select reason from article_failures")]
-    reasons += [r.error for r in summary.failed_feeds]
+    reasons += [r.error or "" for r in summary.failed_feeds]
     stored = await query(
         store,
         "select a.url, a.source_url, f.url from articles a join feeds f on f.id = a.feed_id",

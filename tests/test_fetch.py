@@ -4,6 +4,7 @@ import asyncio
 import dataclasses
 import gzip
 from collections.abc import AsyncIterator
+from typing import Any
 
 import brotli
 import pytest
@@ -146,7 +147,7 @@ async def test_failures_have_clear_reasons(
     sites: Sites,
     settings: Settings,
     path: str,
-    overrides: dict[str, object],
+    overrides: dict[str, Any],
     reason: str,
     status: int | None,
 ) -> None:

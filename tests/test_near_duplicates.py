@@ -56,8 +56,8 @@ async def test_copies_across_sites_and_feeds_link_to_the_first_seen_original(
         ("sciencealert/articles/14cc2a0ca59c-update.html", "sciencealert/more.xml", "near", EUROPA),
     ]
     similarities = {c: s for c, _, k, s, _ in links if k}
-    assert 0.5 <= float(similarities["wire/stories/titan-global-map.html"]) < 1.0  # type: ignore[arg-type]
-    assert 0.5 <= float(similarities["sciencealert/articles/14cc2a0ca59c-update.html"]) < 1.0  # type: ignore[arg-type]
+    assert 0.5 <= float(similarities["wire/stories/titan-global-map.html"]) < 1.0
+    assert 0.5 <= float(similarities["sciencealert/articles/14cc2a0ca59c-update.html"]) < 1.0
     assert similarities[TITAN + "/amp"] == 1.0
     # URL spellings of stored pages cost no request: the stored body is the page's
     assert not any("utm_" in request or request.endswith("/amp") for request in sites.requests)

@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -58,7 +59,7 @@ def config(folder: Path, feed: str, grace: float) -> Path:
     return folder / "settings.toml"
 
 
-def rows(database: Path, sql: str) -> list[tuple[object, ...]]:
+def rows(database: Path, sql: str) -> list[tuple[Any, ...]]:
     if not database.exists():
         return []
     with sqlite3.connect(database) as db:
@@ -79,7 +80,7 @@ async def test_sigterm_mid_poll_then_restart_stores_everything_once(
     database = tmp_path / "news.db"
     settings = config(tmp_path, sites.url("slow.xml"), grace=0.2)
     process = await start_daemon(settings)
-    await until(lambda: sites.server.app[ARTICLE_REQUESTS])
+    await until(lambda: bool(sites.server.app[ARTICLE_REQUESTS]))
     code, err = await stop_daemon(process)
     assert code == 0, err
     assert "SIGTERM: finishing polls in flight" in err
@@ -106,7 +107,7 @@ async def test_sigterm_mid_poll_then_restart_stores_everything_once(
 async def test_sigterm_lets_polls_in_flight_finish(sites: Sites, tmp_path: Path) -> None:
     database = tmp_path / "news.db"
     process = await start_daemon(config(tmp_path, sites.url("slow.xml"), grace=30))
-    await until(lambda: sites.server.app[ARTICLE_REQUESTS])
+    await until(lambda: bool(sites.server.app[ARTICLE_REQUESTS]))
     code, err = await stop_daemon(process)
     assert code == 0, err
     assert article_count(database) == ARTICLES
@@ -130,7 +131,7 @@ async def test_a_second_signal_exits_at_once_leaving_no_workers(
 ) -> None:
     before = pool_workers()
     process = await start_daemon(config(tmp_path, sites.url("slow.xml"), grace=30))
-    await until(lambda: sites.server.app[ARTICLE_REQUESTS])
+    await until(lambda: bool(sites.server.app[ARTICLE_REQUESTS]))
     process.send_signal(signal.SIGTERM)
     await asyncio.sleep(0.2)
     code, err = await stop_daemon(process, signal.SIGINT)

@@ -40,5 +40,5 @@ async def test_a_link_stored_by_another_feed_under_another_spelling_is_known_els
         mine, theirs = await links.known_links_of(
             session, [(first, spellings), (second, [*spellings, new])], max_attempts=3
         )
-    assert (mine.skip, mine.elsewhere) == (set(spellings), {})
-    assert (theirs.skip, theirs.elsewhere) == (set(), dict.fromkeys(spellings, row_id))
+    assert (mine.skip, mine.elsewhere) == (frozenset(spellings), {})
+    assert (theirs.skip, theirs.elsewhere) == (frozenset(), dict.fromkeys(spellings, row_id))

@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from pipeline import neardup
 from pipeline.dedup import content_hash
+from pipeline.records import Article
 from storage import articles as article_storage
 from storage import near_index
 from storage.store import Store
@@ -18,7 +19,7 @@ DAY = timedelta(days=1)
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
-def signed(url: str, body: str, fetched_at: datetime) -> object:
+def signed(url: str, body: str, fetched_at: datetime) -> Article:
     article = an_article(body, url=url)
     return replace(
         article,

@@ -168,8 +168,8 @@ async def test_one_batch_stores_several_feeds_articles(store: Store) -> None:
         (one, two) = await links.known_links_of(
             session, [(first, [shared]), (second, [shared, "https://c.example/new"])], 3
         )
-    assert (one.skip, one.elsewhere) == ({shared}, {})
-    assert (two.skip, two.elsewhere) == ({shared}, {})
+    assert (one.skip, one.elsewhere) == (frozenset({shared}), {})
+    assert (two.skip, two.elsewhere) == (frozenset({shared}), {})
 
 
 async def test_polls_of_different_shapes_are_recorded_in_one_go(store: Store) -> None:
