@@ -9,9 +9,9 @@ Printed per scale:
   extraction, cleaning and signing alone in the same process pool, nothing else running; and
   the ratio of the two, for each crawl, then their median (this machine's speed drifts by
   several percent within minutes, so one crawl's ratio moves by as much);
-- CPU ms per feed on the 304 cycle: the least CPU of three such crawls (user + system, pool
-  included) minus the least of three runs of the same command with no feeds (interpreter
-  start, imports, the pool's fork server), over the feeds;
+- CPU ms per feed on the 304 cycle: a 304 crawl's CPU (user + system, pool included) minus
+  that of a run of the same command with no feeds just before it (interpreter start, imports,
+  the pool's fork server), over the feeds; the median of five such pairs, and all five;
 - CPU of the median crawl, the crawl process (fetching, dedup, storing) apart from its pool,
   and what the corpus server spent answering it (it shares the two cores; remote sites
   would not);
@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "config" / "rules.toml"
 FEEDS_PER_SITE = 10
 ITEMS_PER_FEED = 2
-LEAST_OF_RUNS = 3  # CPU figures (304 cycle, start-up): the least of this many runs counts
+PAIRS = 5  # 304 cycle: pairs of (start-up alone, 304 crawl); the median pair counts
 CEILING_PAGES = 2000  # the first variants, as many as the 1k-feed crawl fetches
 SUMMARY = re.compile(
     r"feeds: (\d+) polled, (\d+) failed, (\d+) unchanged \| articles: (\d+) new, (\d+) duplicate, "
@@ -261,21 +261,19 @@ def bench_scale(
             after = measure_ceiling()
             crawls.append((crawl, (before + after) / 2, serving))
             before = after
-        # Noise only adds CPU: the least of three, like the start-up it is compared with.
-        second = min(
-            (run_crawl(config, folder) for _ in range(LEAST_OF_RUNS)),
-            key=lambda run: run.cpu_seconds,
-        )
+        # The 304 cycle's CPU less the start-up's, each 304 crawl just after a run of the same
+        # command with no feeds: this machine's speed drifts by several per cent within
+        # minutes, and a pair drifts together (the least of three start-up runs, taken apart
+        # from the 304 crawls, once read 2.35 s at 1k feeds and 2.06 s at 10k).
+        baseline_config = write_config(scratch / "baseline", _baseline_url(scratch))
+        run_crawl(baseline_config, scratch)  # creates the tables, as the 304 cycle does not
+        pairs = []
+        for _ in range(PAIRS):
+            start_up = run_crawl(baseline_config, scratch)
+            pairs.append((run_crawl(config, folder), start_up))
     finally:
         server.kill()
         server.wait()
-    # Start-up is a fixed cost, and noise only adds to it: the least of three runs (the first
-    # one also creates the empty database's tables, which the 304 cycle does not).
-    baseline_config = write_config(scratch / "baseline", _baseline_url(scratch))
-    baseline = min(
-        (run_crawl(baseline_config, scratch) for _ in range(LEAST_OF_RUNS)),
-        key=lambda run: run.cpu_seconds,
-    )
     ratios, articles = [], []
     for number, (crawl, rate, _) in enumerate(crawls, 1):
         crawled = crawl.summary()
@@ -297,11 +295,14 @@ def bench_scale(
             f"       ratio, median of {repeat} crawls: {ratios[median]:.0%} "
             f"(crawl {median + 1}; all: {', '.join(f'{r:.0%}' for r in ratios)})"
         )
+    for recrawl, _ in pairs:
+        if int(recrawl.summary().group(3)) != feeds:
+            raise SystemExit(f"304 cycle: not every feed answered 304:\n{recrawl.stdout}")
+    pairs.sort(key=lambda pair: pair[0].cpu_seconds - pair[1].cpu_seconds)
+    second, baseline = pairs[PAIRS // 2]
     recrawled = second.summary()
-    if int(recrawled.group(3)) != feeds:
-        raise SystemExit(f"second crawl: not every feed answered 304:\n{second.stdout}")
+    per_feed = [(r.cpu_seconds - b.cpu_seconds) * 1000 / feeds for r, b in pairs]
     lag = LAG.search(first.stderr)
-    per_feed_ms = (second.cpu_seconds - baseline.cpu_seconds) * 1000 / feeds
     pool_cpu = first.cpu_seconds - first.crawl_process_cpu_seconds
     print(
         f"       CPU (crawl {median + 1}): crawl process {first.crawl_process_cpu_seconds:.1f} s "
@@ -312,9 +313,11 @@ def bench_scale(
     print(
         f"       304 cycle: {float(recrawled.group(8)):.1f} s, "
         f"{second.cpu_seconds:.2f} s CPU - {baseline.cpu_seconds:.2f} s start-up = "
-        f"{per_feed_ms:.2f} ms CPU per feed"
+        f"{per_feed[PAIRS // 2]:.2f} ms CPU per feed (the median of {PAIRS} pairs; all "
+        f"{', '.join(f'{ms:.2f}' for ms in per_feed)})"
     )
-    peak = max(run.peak_rss_mb for run in [second, *(crawl for crawl, _, _ in crawls)])
+    recrawls = [recrawl for recrawl, _ in pairs]
+    peak = max(run.peak_rss_mb for run in [*recrawls, *(crawl for crawl, _, _ in crawls)])
     worker_peak = max(crawl.worker_peak_rss_mb for crawl, _, _ in crawls)
     print(
         f"       peak RSS: crawl process {peak:.0f} MB, pool worker {worker_peak:.0f} MB | "
