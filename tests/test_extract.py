@@ -1,11 +1,11 @@
 import gzip
-import json
 
 import pytest
 
 from pipeline.extract import NotAnArticle, decode_page, extract_page, looks_binary
 from pipeline.records import HttpResponse
 from tests.conftest import FIXTURES
+from tests.stories import TRUTH
 
 
 def page(
@@ -77,11 +77,9 @@ def _tokens(text: str) -> list[str]:
     return text.split()
 
 
-@pytest.mark.parametrize(
-    "key", sorted(json.loads((FIXTURES / "sites" / "ground-truth.json").read_text()))
-)
+@pytest.mark.parametrize("key", sorted(TRUTH))
 def test_real_pages_extract_most_of_the_ground_truth(key: str) -> None:
-    truth = json.loads((FIXTURES / "sites" / "ground-truth.json").read_text())[key]
+    truth = TRUTH[key]
     body = gzip.decompress((FIXTURES / "sites" / (key + ".gz")).read_bytes())
     extracted = extract_page(page(body, charset=None))
     expected, got = set(_tokens(truth["articleBody"])), set(_tokens(extracted.text))

@@ -9,7 +9,6 @@ articles must all be stored (rows lost: 0), and no request may reach the hostile
 from __future__ import annotations
 
 import collections
-import json
 import re
 import ssl
 from collections.abc import AsyncIterator, Callable
@@ -22,16 +21,14 @@ from aiohttp.test_utils import TestServer
 
 from pipeline.urls import canonical_url
 from storage.store import Store
-from tests.conftest import FIXTURES, CrawlFeeds, Sites
+from tests.conftest import CrawlFeeds, Sites
 from tests.helpers import distinct_article_page, free_port, query
 from tests.hostile import gzip_bomb, reset_mid_body, streamed
+from tests.stories import TRUTH
 
 pytestmark = pytest.mark.fault
 CONTROL_FEEDS = ("aljazeera/feed.xml", "sciencealert/feed.xml", "thehill/feed.xml")
-CONTROL_ARTICLES = [
-    item["url"]
-    for item in json.loads((FIXTURES / "sites" / "ground-truth.json").read_text()).values()
-]
+CONTROL_ARTICLES = [item["url"] for item in TRUTH.values()]
 SETTINGS = {"total_timeout": 2.0, "max_entries_per_feed": 5}
 
 

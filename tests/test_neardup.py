@@ -1,33 +1,17 @@
 """Near-duplicate signatures on real article texts (tests/fixtures/sites/ground-truth.json)."""
 
-import json
-
 import pytest
 
 from pipeline import neardup
 from pipeline.dedup import Candidate, Decision, StoredKeys, content_hash, plan_batch
 from tests.conftest import FIXTURES
 from tests.helpers import fresh_python
+from tests.stories import CRASH, EUROPA, MOON, NOEM, OMAR, TITAN
 
-TRUTH = json.loads((FIXTURES / "sites" / "ground-truth.json").read_text(encoding="utf-8"))
 MIN_WORDS = 50
 THRESHOLD = 0.5
 # A real footer of the kind sites repeat under every article (Press TV's, from the seed page).
 SEED_FOOTER = (FIXTURES / "seed" / "presstv-iraq-rally.txt").read_text(encoding="utf-8")
-
-
-def body(key: str) -> str:
-    return "\n\n".join(
-        p.strip() for p in TRUTH[key + ".html"]["articleBody"].split("\n") if p.strip()
-    )
-
-
-EUROPA = body("sciencealert/articles/14cc2a0ca59c")
-TITAN = body("sciencealert/articles/359fee228518")
-CRASH = body("aljazeera/articles/7916ecca969f")
-MOON = body("aljazeera/articles/42aad16bde92")
-NOEM = body("thehill/articles/156770d676ce")
-OMAR = body("thehill/articles/6ebac05f637e")
 LONG_FOOTER = "\n\n".join(
     [
         "Sign up for our daily newsletter to get the day's top stories, analysis and opinion "

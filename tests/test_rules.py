@@ -7,7 +7,8 @@ import pytest
 from pipeline.clean import split_paragraphs
 from pipeline.rules import RuleSet, load_rules, rules_from_mapping
 from pipeline.settings import ConfigError
-from tests.conftest import CORPUS, FIXTURES, seed_paragraphs, seed_parts
+from tests.conftest import CORPUS, seed_paragraphs, seed_parts
+from tests.stories import TRUTH
 
 
 def _rule_names(rules: RuleSet, host: str, paragraph: str) -> list[str]:
@@ -58,10 +59,7 @@ def test_site_rules_apply_only_to_their_site(rules: RuleSet) -> None:
 
 
 def _ground_truth_paragraphs() -> list[str]:
-    bodies = [
-        item["articleBody"]
-        for item in json.loads((FIXTURES / "sites" / "ground-truth.json").read_text()).values()
-    ]
+    bodies = [item["articleBody"] for item in TRUTH.values()]
     corpus_truth = CORPUS / "aeb-dev" / "ground-truth.json"
     if corpus_truth.exists():
         bodies += [item["articleBody"] for item in json.loads(corpus_truth.read_text()).values()]

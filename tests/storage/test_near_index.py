@@ -13,7 +13,7 @@ from storage import near_index
 from storage.store import Store
 from tests.helpers import an_article
 from tests.storage.helpers import new_feed
-from tests.test_neardup import TITAN
+from tests.stories import TITAN
 
 DAY = timedelta(days=1)
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ from storage.search import fts5_query, search
 from storage.store import Store
 from tests.helpers import an_article
 from tests.storage.helpers import new_feed
-from tests.test_neardup import CRASH, EUROPA, TITAN
+from tests.stories import CRASH, EUROPA, TITAN
 
 
 async def fill(store: Store) -> int:
