@@ -2,7 +2,7 @@
 
 Fills a scratch SQLite database (and PostgreSQL, if RSS_INGEST_BENCH_POSTGRES_URL is set) with
 synthetic articles whose bodies are the real seed article (~5 KB), then times the real command
-in a child process and reads its peak RSS from the kernel (wait4). Flat memory from 10k to
+in a child process and samples its peak RSS (VmHWM) from /proc. Flat memory from 10k to
 100k rows is the point: rows are streamed in batches, never all held.
 """
 
@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
+from bench.processes import wait_sampling_peak
 from storage import migrate
 from storage.database import create_engine
 from storage.models import ArticleRow, FeedRow
@@ -80,11 +81,11 @@ def run_export(url: str, fmt: str, output: Path) -> tuple[float, float]:
         ],
         stderr=subprocess.DEVNULL,
     )
-    _, status, usage = os.wait4(child.pid, 0)
+    peak = wait_sampling_peak(child)
     seconds = time.perf_counter() - began
-    if os.waitstatus_to_exitcode(status) != 0:
+    if child.returncode != 0:
         raise SystemExit(f"export {fmt} failed")
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, peak
 
 
 def main() -> None:

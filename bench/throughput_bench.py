@@ -44,6 +44,7 @@ from pathlib import Path
 
 from bench.corpus_pages import corpus_pages, extract_and_finish, write_variants
 from bench.export_bench import reset_postgres
+from bench.processes import peak_rss_mb
 from pipeline.pool import ExtractionPool
 from pipeline.rules import load_rules
 from pipeline.settings import Settings
@@ -80,15 +81,6 @@ class Run:
         if found is None:
             raise SystemExit(f"the crawl printed no summary:\n{self.stdout}\n{self.stderr}")
         return found
-
-
-def _peak_rss_mb(pid: int) -> float:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0.0
-    found = re.search(r"VmHWM:\s+(\d+) kB", status)
-    return int(found.group(1)) / 1024 if found else 0.0
 
 
 def proc_stat(pid: int) -> list[str]:
@@ -162,12 +154,12 @@ def run_crawl(config: Path, scratch: Path) -> Run:
         )
     peak, worker_peak, own_cpu = 0.0, 0.0, 0.0
     while True:
-        peak = max(peak, _peak_rss_mb(child.pid))
+        peak = max(peak, peak_rss_mb(child.pid))
         own_cpu = max(own_cpu, _cpu_seconds(child.pid))
         # The pool's processes: a fork server and its workers, or spawned workers.
         for pool_process in _current_children(child.pid):
             for worker in _current_children(pool_process) or [pool_process]:
-                worker_peak = max(worker_peak, _peak_rss_mb(worker))
+                worker_peak = max(worker_peak, peak_rss_mb(worker))
         pid, status, usage = os.wait4(child.pid, os.WNOHANG)
         if pid:
             break
