@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ctypes
-import ctypes.util
 import gzip
 import os
 import re
@@ -44,7 +42,14 @@ from pathlib import Path
 
 from bench.corpus_pages import corpus_pages, extract_and_finish, write_variants
 from bench.export_bench import reset_postgres
-from bench.processes import peak_rss_mb
+from bench.processes import (
+    become_subreaper,
+    children,
+    cpu_seconds,
+    current_children,
+    peak_rss_mb,
+    reap_orphans,
+)
 from pipeline.pool import ExtractionPool
 from pipeline.rules import load_rules
 from pipeline.settings import Settings
@@ -59,7 +64,6 @@ SUMMARY = re.compile(
     r"feeds: (\d+) polled, (\d+) failed, (\d+) unchanged \| articles: (\d+) new, (\d+) duplicate, "
     r"(\d+) failed, (\d+) already stored \| ([\d.]+) s"
 )
-PR_SET_CHILD_SUBREAPER = 36
 LAG = re.compile(r"median ([\d.]+) ms, p99 ([\d.]+) ms, max ([\d.]+) ms")
 
 
@@ -83,67 +87,10 @@ class Run:
         return found
 
 
-def proc_stat(pid: int) -> list[str]:
-    """/proc/PID/stat after the command name (state, parent pid, ...); [] once it is gone."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return []
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of one process so far (0 once it is gone)."""
-    fields = proc_stat(pid)
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
-
-
-def _children(pid: int) -> list[int]:
-    return [
-        int(process.name)
-        for process in Path("/proc").glob("[0-9]*")
-        if (fields := proc_stat(int(process.name))) and int(fields[1]) == pid
-    ]
-
-
-def _current_children(pid: int) -> list[int]:
-    """pid's children as its threads list them: a few reads, where _children reads every
-    process's stat (~2 ms, which five times a second for each pool process took a few per cent
-    of a core from the crawl being measured). A list read while children come and go may miss
-    one: right for sampling, not for reaping."""
-    if not Path(f"/proc/{pid}/task/{pid}/children").exists():  # gone, or a kernel without it
-        return _children(pid)
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            found += [int(child) for child in task.read_text().split()]
-        except OSError:  # the thread, or the process, has ended
-            continue
-    return found
-
-
-def _become_subreaper() -> None:
-    """Linux: processes orphaned in a crawl's tree (its pool's fork server, whose children the
-    workers are) become this process's children, so that their CPU can be collected too."""
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1) != 0:
-        raise SystemExit("cannot account the crawl's CPU: prctl(PR_SET_CHILD_SUBREAPER) failed")
-
-
-def _reap_orphans(known: set[int]) -> float:
-    """Wait for the children this process did not start (known: those it did), until there are
-    none; their CPU, their own reaped children's included."""
-    cpu = 0.0
-    while orphans := [pid for pid in _children(os.getpid()) if pid not in known]:
-        for pid in orphans:
-            _, _, usage = os.wait4(pid, 0)
-            cpu += usage.ru_utime + usage.ru_stime
-    return cpu
-
-
 def run_crawl(config: Path, scratch: Path) -> Run:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RSS_INGEST_")}
     out_path, err_path = scratch / "crawl.out", scratch / "crawl.err"
-    known = set(_children(os.getpid()))
+    known = set(children(os.getpid()))
     with out_path.open("w") as out, err_path.open("w") as err:
         child = subprocess.Popen(
             [sys.executable, "-m", "pipeline", "crawl", "--config", str(config)],
@@ -155,16 +102,16 @@ def run_crawl(config: Path, scratch: Path) -> Run:
     peak, worker_peak, own_cpu = 0.0, 0.0, 0.0
     while True:
         peak = max(peak, peak_rss_mb(child.pid))
-        own_cpu = max(own_cpu, _cpu_seconds(child.pid))
+        own_cpu = max(own_cpu, cpu_seconds(child.pid))
         # The pool's processes: a fork server and its workers, or spawned workers.
-        for pool_process in _current_children(child.pid):
-            for worker in _current_children(pool_process) or [pool_process]:
+        for pool_process in current_children(child.pid):
+            for worker in current_children(pool_process) or [pool_process]:
                 worker_peak = max(worker_peak, peak_rss_mb(worker))
         pid, status, usage = os.wait4(child.pid, os.WNOHANG)
         if pid:
             break
         time.sleep(0.2)
-    orphans_cpu = _reap_orphans(known | {child.pid})
+    orphans_cpu = reap_orphans(known | {child.pid})
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"crawl failed:\n{err_path.read_text()}")
     return Run(
@@ -247,9 +194,9 @@ def bench_scale(
         before = measure_ceiling()
         for run in range(repeat):
             config = write_config(folder, fresh_database(run))
-            serving = _cpu_seconds(server.pid)
+            serving = cpu_seconds(server.pid)
             crawl = run_crawl(config, folder)
-            serving = _cpu_seconds(server.pid) - serving
+            serving = cpu_seconds(server.pid) - serving
             after = measure_ceiling()
             crawls.append((crawl, (before + after) / 2, serving))
             before = after
@@ -358,7 +305,7 @@ def main() -> None:
         if not args.database_url.startswith("postgresql"):
             parser.error("--database-url: PostgreSQL only (SQLite crawls use scratch files)")
         print(f"(PostgreSQL at {args.database_url} is emptied)", file=sys.stderr)
-    _become_subreaper()
+    become_subreaper()
     origin, corpus = corpus_pages()
     with tempfile.TemporaryDirectory() as temporary:
         scratch = Path(temporary)

@@ -14,7 +14,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
-from bench.throughput_bench import proc_stat
+from bench.processes import proc_stat
 from pipeline.collector import YOUNG_THRESHOLD
 from pipeline.pool import ExtractionPool, warm_up
 from pipeline.pool_calls import PoolCalls
