@@ -224,15 +224,15 @@ def bench_scale(
             f"{feeds:>6} feeds | crawl {number} of {repeat}: {processed} articles "
             f"({crawled.group(4)} new, {crawled.group(5)} duplicate, {crawled.group(6)} failed) "
             f"in {seconds:.1f} s: {processed / seconds:.1f}/s end to end, ceiling {rate:.1f}/s "
-            f"(mean of before and after), ratio {ratios[-1]:.0%}",
+            f"(mean of before and after), ratio {ratios[-1]:.1%}",
             flush=True,
         )
     median = sorted(range(repeat), key=lambda n: ratios[n])[repeat // 2]
     (first, _, serving), processed = crawls[median], articles[median]
     if repeat > 1:
         print(
-            f"       ratio, median of {repeat} crawls: {ratios[median]:.0%} "
-            f"(crawl {median + 1}; all: {', '.join(f'{r:.0%}' for r in ratios)})"
+            f"       ratio, median of {repeat} crawls: {ratios[median]:.1%} "
+            f"(crawl {median + 1}; all: {', '.join(f'{r:.1%}' for r in ratios)})"
         )
     for recrawl, _ in pairs:
         if int(recrawl.summary().group(3)) != feeds:
